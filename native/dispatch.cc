@@ -114,7 +114,7 @@ uint32_t addOp(const c10::OperatorHandle& h) {
   for (const auto& a : s.arguments()) {
     ArgInfo ai;
     ai.name = a.name();
-    ai.type = a.real_type()->annotation_str();
+    ai.type = a.real_type()->str();
     classify(a.real_type(), &ai.kind, &ai.optional);
     ai.kwOnly = a.kwarg_only();
     ai.n = a.N() ? static_cast<int>(*a.N()) : 0;
@@ -122,7 +122,7 @@ uint32_t addOp(const c10::OperatorHandle& h) {
     info.args.push_back(std::move(ai));
   }
   for (const auto& r : s.returns()) {
-    RetInfo ri{r.type()->annotation_str(), -1};
+    RetInfo ri{r.type()->str(), -1};
     if (r.alias_info() && r.alias_info()->isWrite()) {
       for (size_t i = 0; i < s.arguments().size(); ++i) {
         const auto* ai = s.arguments()[i].alias_info();

@@ -1,0 +1,43 @@
+// The `torch` namespace: everything a PyTorch user reaches as torch.* (import * as torch).
+import { native } from './core/native.js';
+import { Tensor } from './core/tensor.js';
+
+export { Tensor, isTensor, wrap } from './core/tensor.js';
+export type { Scalar, TensorOrScalar, ToOptions, BackwardOptions } from './core/tensor.js';
+export { TorchError } from './core/errors.js';
+export { dtypes, type DType, type DeviceLike } from './core/dtype.js';
+export * from './core/creation.js';
+export * from './core/functions.js';
+export { var_ as var } from './core/functions.js';
+export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } from './core/random.js';
+export { noGrad, enableGrad, setGradEnabled, isGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from './core/modes.js';
+export { scope, keep, memory } from './core/scope.js';
+export { ops } from './core/aten.js';
+export * as autograd from './core/autograd.js';
+export * as nn from './nn/index.js';
+
+/** Frees tensors now (each may also be in arrays or objects). */
+export function dispose(...xs: unknown[]): void {
+  const walk = (x: unknown): void => {
+    if (x instanceof Tensor) x.dispose();
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) Object.values(x).forEach(walk);
+  };
+  xs.forEach(walk);
+}
+
+export const setNumThreads = (n: number): void => native.setNumThreads(n);
+export const getNumThreads = (): number => native.getNumThreads();
+
+export const cuda = {
+  isAvailable: (): boolean => native.cudaDeviceCount() > 0,
+  deviceCount: (): number => native.cudaDeviceCount(),
+  synchronize: (): void => native.cudaSynchronize(),
+};
+
+/** What was found at build and load time: versions, BLAS, threads, CUDA, allocator. */
+export function config() {
+  const c = native.config();
+  const blas = /BLAS_INFO=([^,\s]+)/.exec(String(c.buildConfig))?.[1] ?? 'unknown';
+  return { ...c, blas, allocator: native.allocatorStats().backend };
+}
