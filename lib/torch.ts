@@ -1,4 +1,5 @@
 // The `torch` namespace: everything a PyTorch user reaches as torch.* (import * as torch).
+import { readFileSync } from 'node:fs';
 import { native } from './core/native.js';
 import { Tensor } from './core/tensor.js';
 
@@ -38,6 +39,15 @@ export const cuda = {
 /** What was found at build and load time: versions, BLAS, threads, CUDA, allocator. */
 export function config() {
   const c = native.config();
-  const blas = /BLAS_INFO=([^,\s]+)/.exec(String(c.buildConfig))?.[1] ?? 'unknown';
-  return { ...c, blas, allocator: native.allocatorStats().backend };
+  const buildBlas = /BLAS_INFO=([^,\s]+)/.exec(c.buildConfig)?.[1] ?? 'unknown';
+  return { ...c, blas: loadedBlas() ?? buildBlas, allocator: native.allocatorStats().backend };
+}
+
+/** The BLAS library actually loaded (Debian's libtorch uses whatever libblas.so.3 points to). */
+function loadedBlas(): string | null {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'utf8');
+    const m = /\/[^\s]*\/(lib(?:openblas|blis|mkl_rt|blas)[^\s/]*\.so[^\s/]*)/.exec(maps);
+    return m ? m[1] : null;
+  } catch { return null; }
 }

@@ -243,7 +243,7 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
     return Napi::Boolean::New(info.Env(), tensorAt(info, 0).is_leaf());
   });
   def(env, exports, "gradFn", [](const Napi::CallbackInfo& info) -> Napi::Value {
-    const auto& fn = torch::autograd::impl::gradient_edge(tensorAt(info, 0)).function;
+    const auto& fn = tensorAt(info, 0).grad_fn();  // null for leaves
     if (!fn) return info.Env().Null();
     return Napi::String::New(info.Env(), fn->name());
   });

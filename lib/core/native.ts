@@ -10,6 +10,11 @@ import { TorchError } from './errors.js';
 export interface OpArgInfo { name: string; type: string; kind: string; optional: boolean; kwOnly: boolean; hasDefault: boolean }
 export interface OpSchemaInfo { name: string; schema: string; args: OpArgInfo[]; returns: { type: string; aliasArg: number }[] }
 
+export interface NativeConfig {
+  torchVersion: string; cxx11Abi: boolean; threads: number; interopThreads: number; mkl: boolean; mkldnn: boolean;
+  openmp: boolean; lapack: boolean; cuda: boolean; cudaDevices: number; buildConfig: string; parallelInfo: string;
+}
+
 export interface Native {
   call(op: number, ...args: unknown[]): any;
   resolveOp(name: string, overload?: string): number;
@@ -57,7 +62,7 @@ export interface Native {
   autocastState(device: string): [boolean, string];
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
-  config(): Record<string, unknown>;
+  config(): NativeConfig;
 }
 
 function addonPath(): string {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the addon needs on Debian/Ubuntu (as root, or with sudo):
+# libtorch (Debian's 1.13, CPU), OpenBLAS (Debian's libtorch would otherwise run on the reference
+# BLAS, ~30x slower), gloo headers (c10d), tcmalloc (the tensor allocator), and the build tools.
+set -euo pipefail
+pkgs=(libtorch-dev libopenblas0-openmp libgloo-dev libtcmalloc-minimal4 cmake ninja-build g++ make python3)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup-system: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup-system: libtorch $(dpkg-query -W -f='${Version}' libtorch-dev), BLAS $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
