@@ -13,7 +13,7 @@
     "libraries": [
       "-L<!(node scripts/find-libtorch.cjs --libdir)",
       "-Wl,-rpath,<!(node scripts/find-libtorch.cjs --libdir)",
-      "-Wl,--no-as-needed", "-ltorch_cpu", "-ltorch", "-lc10", "-Wl,--as-needed", "-ldl"
+      "-Wl,--no-as-needed", "<!@(node scripts/find-libtorch.cjs --libs)", "-Wl,--as-needed", "-ldl"
     ]
   }]
 }

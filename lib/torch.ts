@@ -14,6 +14,7 @@ export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } fro
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from './core/modes.js';
 export { scope, keep, memory } from './core/scope.js';
 export { ops } from './core/aten.js';
+export { slice, type Index, type Slice } from './core/indexing.js';
 export * as autograd from './core/autograd.js';
 export * as nn from './nn/index.js';
 

@@ -224,7 +224,7 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
       c10::Device d(dev);
       TORCH_CHECK(d.is_cuda(), "generators exist for 'cpu' and 'cuda' devices, not '", dev, "'");
       TORCH_CHECK(cudaAvailable(), "CUDA is not available in this libtorch build");
-      g = at::detail::getCUDAHooks().getDefaultCUDAGenerator(d.has_index() ? d.index() : 0).clone();
+      g = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, d.has_index() ? d.index() : 0)).clone();
     }
     generators().push_back(g);
     return Napi::Number::New(info.Env(), generators().size() - 1);

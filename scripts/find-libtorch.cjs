@@ -73,6 +73,13 @@ function main() {
     case '--cmake-prefix': process.stdout.write(found.prefix); break;
     case '--include': process.stdout.write(`${found.include} ${path.join(found.include, 'torch/csrc/api/include')}`); break;
     case '--libdir': process.stdout.write(found.libdir); break;
+    case '--libs': {
+      // CUDA builds: link torch_cuda/c10_cuda too (with --no-as-needed in binding.gyp), or CUDA
+      // stays unregistered and torch.cuda.isAvailable() is false.
+      const cuda = ['torch_cuda', 'c10_cuda'].filter((l) => fs.existsSync(path.join(found.libdir, `lib${l}.so`)));
+      process.stdout.write(['torch_cpu', 'torch', 'c10', ...cuda].map((l) => `-l${l}`).join(' '));
+      break;
+    }
     case '--cflags': process.stdout.write(`-D_GLIBCXX_USE_CXX11_ABI=${f.abi} -std=gnu++${f.std}`); break;
     default: process.stdout.write(JSON.stringify({ ...found, ...f }, null, 2) + '\n');
   }
