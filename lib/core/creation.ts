@@ -58,7 +58,8 @@ function flatten(data: Nested, shape: number[]): (number | boolean | bigint)[] {
 function inferDtype(values: (number | boolean | bigint)[]): DType {
   if (values.length === 0) return 'float32';
   if (values.every((v) => typeof v === 'boolean')) return 'bool';
-  if (values.every((v) => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)))) return 'int64';
+  // booleans beside integers count as integers (torch.tensor([True, 2]) is int64)
+  if (values.every((v) => typeof v !== 'number' || Number.isInteger(v))) return 'int64';
   return 'float32';
 }
 
@@ -173,8 +174,13 @@ export function randn(...args: (number | readonly number[] | RandomOptions)[]): 
   const [s, o] = split<RandomOptions>(args);
   return finish(o.generator ? call(O.randnG, s, o.generator._g, dt(o), null, o.device) : call(O.randn, s, dt(o), null, o.device), o);
 }
-/** Integers uniform in [low, high) (int64 by default). */
-export function randint(low: number, high: number, shape: readonly number[], o: RandomOptions = {}): Tensor {
+/** Integers uniform in [low, high) (int64 by default); randint(high, shape) draws from [0, high). */
+export function randint(high: number, shape: readonly number[], o?: RandomOptions): Tensor;
+export function randint(low: number, high: number, shape: readonly number[], o?: RandomOptions): Tensor;
+export function randint(low: number, a: number | readonly number[], b?: readonly number[] | RandomOptions, c: RandomOptions = {}): Tensor {
+  let high: number, shape: readonly number[], o: RandomOptions;
+  if (typeof a === 'number') { high = a; shape = b as readonly number[]; o = c; }
+  else { high = low; low = 0; shape = a; o = (b as RandomOptions | undefined) ?? {}; }
   return finish(o.generator
     ? call(O.randintG, low, high, shape, o.generator._g, dt(o, 'int64'), null, o.device)
     : call(O.randint, low, high, shape, dt(o, 'int64'), null, o.device), o);

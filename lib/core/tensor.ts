@@ -227,11 +227,19 @@ export class Tensor implements Owned {
   square(): Tensor { return new Tensor(call(O.square, this._h)); }
   atan2(other: Tensor): Tensor { return new Tensor(call(O.atan2, this._h, other._h)); }
   clamp(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
-    if ((min !== null && typeof min === 'object') || (max !== null && typeof max === 'object'))
-      return new Tensor(call(O.clampT, this._h, tensorOrNull(min, this), tensorOrNull(max, this)));
+    if ((min !== null && typeof min === 'object') || (max !== null && typeof max === 'object')) {
+      const lo = tensorOrNull(min, this), hi = tensorOrNull(max, this);
+      try {
+        return new Tensor(call(O.clampT, this._h, lo?._h ?? null, hi?._h ?? null));
+      } finally {
+        // free the temporaries made for scalar bounds
+        if (lo !== null && lo !== min) lo.dispose();
+        if (hi !== null && hi !== max) hi.dispose();
+      }
+    }
     return new Tensor(call(O.clamp, this._h, min ?? null, max ?? null));
   }
-  clip(min?: Scalar | null, max?: Scalar | null): Tensor { return this.clamp(min, max); }
+  clip(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor { return this.clamp(min, max); }
   maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum, this._h, other._h)); }
   minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum, this._h, other._h)); }
   lerp(end: Tensor, weight: TensorOrScalar): Tensor {
@@ -441,11 +449,14 @@ function isDtypeName(s: string): boolean {
   try { normDtype(s); return true; } catch { return false; }
 }
 
-function tensorOrNull(x: TensorOrScalar | null | undefined, like: Tensor): number | null {
+function tensorOrNull(x: TensorOrScalar | null | undefined, like: Tensor): Tensor | null {
   if (x === null || x === undefined) return null;
-  if (typeof x === 'object') return x._h;
-  // A scalar bound beside a tensor bound: make it a tensor of the input's dtype.
-  return new Tensor(native.fromBuffer(new Float64Array([Number(x)]), [], 'float64')).to(like.dtype)._h;
+  if (typeof x === 'object') return x;
+  // A scalar bound beside a tensor bound: make it a tensor of the input's dtype (the caller frees it).
+  const d = new Tensor(native.fromBuffer(new Float64Array([Number(x)]), [], 'float64'));
+  const t = d.to(like.dtype);
+  d.dispose();
+  return t;
 }
 
 /** Wraps a native handle (for code that calls native ops directly). */
