@@ -1,0 +1,14 @@
+// Where the tests find their data: the upstream parity fixtures (SEMANTICIST_FIXTURES, default the
+// project's copy in test/fixtures/upstream, made the same way as ../shared/fixtures/upstream) and the
+// project's own test data (test/fixtures).
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** test/fixtures in the source tree (the compiled tests run from dist/test). */
+export const LOCAL_FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
+export const UPSTREAM_FIXTURES = process.env.SEMANTICIST_FIXTURES ?? join(LOCAL_FIXTURES, 'upstream');
+/** The upstream set's fixtures.json: configs, tensor shapes/dtypes per file, tapes. */
+export function fixturesJson(): any {
+  return JSON.parse(readFileSync(join(UPSTREAM_FIXTURES, 'fixtures.json'), 'utf8'));
+}
