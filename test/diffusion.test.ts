@@ -1,0 +1,108 @@
+// Gaussian diffusion parity with the upstream fixtures (case 3): schedule arrays for 1000 steps and
+// the "250" respacing, q_sample, and the hybrid loss terms computed from the recorded model outputs.
+// Tolerances: schedule arrays (float64) 1e-12 relative; float32 outputs |a-b| <= 1e-5·max(1, max|ref|).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as torch from '../lib/torch.js';
+import { safetensors } from '../lib/serialization/index.js';
+import { createDiffusion, spaceTimesteps } from '../lib/diffusion/index.js';
+import { UPSTREAM_FIXTURES } from './fixture-paths.js';
+
+const data = safetensors.loadFile(join(UPSTREAM_FIXTURES, 'case3_diffusion.safetensors'));
+const get = (k: string): torch.Tensor => {
+  const t = data.get(k);
+  if (!t) throw new Error(`fixture tensor ${k} missing`);
+  return t;
+};
+
+function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, rel = 1e-5): void {
+  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
+  torch.scope(() => {
+    const scale = Math.max(1, ref.abs().max().item());
+    const err = got.double().sub(ref.double()).abs().max().item();
+    assert.ok(err <= rel * scale, `${what}: max abs err ${err} > ${rel * scale}`);
+  });
+}
+
+const names = ['betas', 'alphas_cumprod', 'alphas_cumprod_prev', 'alphas_cumprod_next', 'sqrt_alphas_cumprod',
+  'sqrt_one_minus_alphas_cumprod', 'log_one_minus_alphas_cumprod', 'sqrt_recip_alphas_cumprod', 'sqrt_recipm1_alphas_cumprod',
+  'posterior_variance', 'posterior_log_variance_clipped', 'posterior_mean_coef1', 'posterior_mean_coef2'];
+const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+for (const [tag, respacing] of [['sched1000', ''], ['sched250', '250']] as const) {
+  test(`schedule arrays match upstream (${tag})`, () => torch.scope(() => {
+    const d = createDiffusion(respacing);
+    for (const n of names) {
+      const ref = get(`out.${tag}.${n}`).toTypedArray() as Float64Array;
+      const mine = (d.schedule as any)[camel(n)] as Float64Array;
+      assert.equal(mine.length, ref.length, n);
+      for (let i = 0; i < ref.length; i++) {
+        const tol = 1e-12 * Math.max(1, Math.abs(ref[i]));
+        assert.ok(Math.abs(mine[i] - ref[i]) <= tol, `${tag}.${n}[${i}]: ${mine[i]} vs ${ref[i]}`);
+      }
+    }
+    assert.deepEqual(d.schedule.timestepMap, get(`out.${tag}.timestep_map`).tolist());
+  }));
+}
+
+test('spaceTimesteps: "250" keeps round(i·999/249), ddimN uses an integer stride', () => {
+  const s = spaceTimesteps(1000, '250');
+  assert.equal(s.length, 250);
+  assert.deepEqual(s.slice(0, 4), [0, 4, 8, 12]);
+  assert.equal(s[249], 999);
+  assert.deepEqual(spaceTimesteps(1000, 'ddim25').slice(0, 3), [0, 40, 80]);
+  assert.equal(spaceTimesteps(1000, 'ddim25').length, 25);
+  assert.deepEqual(spaceTimesteps(10, '2,3'), [0, 4, 5, 7, 9]);
+});
+
+test('q_sample matches upstream', () => torch.scope(() => {
+  const d = createDiffusion('');
+  assertNear(d.qSample(get('in.q.x0'), get('in.q.t'), get('in.q.noise')), get('out.q.x_t'), 'x_t');
+}));
+
+test('training loss terms (mse, vb, loss) from the recorded model output', () => torch.scope(() => {
+  const d = createDiffusion('');
+  const x0 = get('in.q.x0'), t = get('in.q.t'), noise = get('in.q.noise');
+  const xT = d.qSample(x0, t, noise);
+  assertNear(xT, get('out.tl.model_x_t'), 'model x_t');
+  const terms = d.trainingLossesFromOutput(get('out.tl.model_output'), x0, xT, t, noise);
+  assertNear(terms.mse, get('out.tl.mse'), 'mse');
+  assertNear(terms.vb, get('out.tl.vb'), 'vb');
+  assertNear(terms.loss, get('out.tl.loss'), 'loss');
+}));
+
+for (const v of ['lossA', 'lossB']) {
+  test(`tokenizer loss ${v}: diffusion terms from the recorded DiT output`, () => torch.scope(() => {
+    const d = createDiffusion('');
+    const x0 = get('in.loss.x_vae'), t = get(`rng.${v}.t`), noise = get(`rng.${v}.noise`);
+    const xT = d.qSample(x0, t, noise);
+    assertNear(xT, get(`out.${v}.model_x_t`), 'x_t');
+    const terms = d.trainingLossesFromOutput(get(`out.${v}.model_output`), x0, xT, t, noise);
+    assertNear(terms.mse, get(`out.${v}.mse`), 'mse');
+    // Libtorch 1.x rounds float32 tanh(x) to exactly 1 from x ≈ 9 where 2.x (the fixtures' torch)
+    // still gives 1 - 1ulp. At t = 0 the decoder NLL of latents outside [-1, 1] takes
+    // log(1 - cdf) there, which becomes log(1e-12 clamp) instead of log(ulp): a difference of ~1%
+    // in that one entry. Built against libtorch 2.13 the entry matches to 0 (checked), so the
+    // looser bound applies only to t = 0 entries on libtorch 1.x; every other entry is strict.
+    const loose = Number(torch.config().torchVersion.split('.')[0]) < 2;
+    const ts = t.tolist() as number[];
+    ts.forEach((ti, i) => {
+      const rel = loose && ti === 0 ? 2e-2 : 1e-5;
+      assertNear(terms.vb.narrow(0, i, 1), get(`out.${v}.vb`).narrow(0, i, 1), `vb[${i}] (t=${ti})`, rel);
+      assertNear(terms.loss.narrow(0, i, 1), get(`out.${v}.loss`).narrow(0, i, 1), `loss[${i}] (t=${ti})`, rel);
+    });
+    if (!loose || !ts.includes(0)) assertNear(terms.loss.mean(), get(`out.${v}.diff_loss`), 'diff_loss');
+  }));
+}
+
+test('vb gradient flows only to the variance channels', () => torch.scope(() => {
+  const d = createDiffusion('');
+  const x0 = get('in.q.x0'), t = get('in.q.t'), noise = get('in.q.noise');
+  const out = get('out.tl.model_output').clone().requiresGrad_();
+  const xT = d.qSample(x0, t, noise);
+  d.trainingLossesFromOutput(out, x0, xT, t, noise).vb.sum().backward();
+  const g = out.grad!;
+  assert.equal(g.narrow(1, 0, 16).abs().max().item(), 0);
+  assert.ok(g.narrow(1, 16, 16).abs().max().item() > 0);
+}));
