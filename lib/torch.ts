@@ -17,6 +17,7 @@ export { ops } from './core/aten.js';
 export { slice, type Index, type Slice } from './core/indexing.js';
 export * as autograd from './core/autograd.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 export { load, save } from './serialization/index.js';
 
 /** Frees tensors now (each may also be in arrays or objects). */

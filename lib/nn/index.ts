@@ -1,2 +1,14 @@
-// torch.nn: layers and modules come with the nn issue; for now the functional API.
+// torch.nn: Module and Parameter, containers, layers, init (as `init`) and functional.
 export * as functional from './functional.js';
+export * as init from './init.js';
+export { Parameter, isParameter } from './parameter.js';
+export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
+export { Sequential, ModuleList, ModuleDict } from './containers.js';
+export type { FactoryOptions } from './layers/options.js';
+export { Linear, Identity } from './layers/linear.js';
+export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from './layers/conv.js';
+export { LayerNorm, GroupNorm, RMSNorm, type LayerNormOptions, type GroupNormOptions, type RMSNormOptions } from './layers/normalization.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { Dropout, DropPath, dropPath } from './layers/dropout.js';
+export { GELU, SiLU } from './layers/activation.js';
+export { Upsample } from './layers/upsample.js';
