@@ -53,7 +53,7 @@ const O = {
   scatterAdd: opIndex('scatter_add'), index: opIndex('index', 'Tensor'), indexPut_: opIndex('index_put_'),
   maskedFill: opIndex('masked_fill', 'Scalar'), maskedFillT: opIndex('masked_fill', 'Tensor'), maskedFill_: opIndex('masked_fill_', 'Scalar'),
   where: opIndex('where', 'self'),
-  chunk: opIndex('chunk'), split: opIndex('split', 'Tensor'), splitSizes: opIndex('split_with_sizes'),
+  chunk: opIndex('chunk'), unbind: opIndex('unbind', 'int'), split: opIndex('split', 'Tensor'), splitSizes: opIndex('split_with_sizes'),
   tril: opIndex('tril'), triu: opIndex('triu'), flip: opIndex('flip'), roll: opIndex('roll'), movedim: opIndex('movedim', 'int'),
   toDtype: opIndex('to', 'dtype'), toDevice: opIndex('to', 'device'), clone: opIndex('clone'), detach: opIndex('detach'), detach_: opIndex('detach_'),
   copy_: opIndex('copy_'), zero_: opIndex('zero_'), fill_: opIndex('fill_', 'Scalar'), normal_: opIndex('normal_'), uniform_: opIndex('uniform_'),
@@ -433,6 +433,8 @@ export class Tensor implements Owned {
     call(O.indexPut_, this._h, indices.map((t) => (t ? t._h : null)), values._h, accumulate);
     return this;
   }
+  /** The slices along dim, each without that dim. */
+  unbind(dim = 0): Tensor[] { return (call(O.unbind, this._h, dim) as number[]).map((h) => new Tensor(h)); }
   chunk(chunks: number, dim = 0): Tensor[] { return (call(O.chunk, this._h, chunks, dim) as number[]).map((h) => new Tensor(h)); }
   /** split(size) in pieces of `size`, or split([s0, s1, ...]) in pieces of those sizes. */
   split(splitSize: number | number[], dim = 0): Tensor[] {

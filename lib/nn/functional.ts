@@ -58,16 +58,21 @@ export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | nu
   return new Tensor(call(O.groupNorm, input._h, numGroups, h(weight), h(bias), eps, true));
 }
 
-const finfoEps: Partial<Record<DType, number>> = { float32: 1.1920928955078125e-07, float64: 2.220446049250313e-16, float16: 0.0009765625, bfloat16: 0.0078125 };
-
-/** x / sqrt(mean(x², last dims) + eps) · weight; eps defaults to the dtype's machine epsilon (as PyTorch). */
+/**
+ * x / sqrt(mean(x², last dims) + eps) · weight, computed in float32 for float16/bfloat16 inputs
+ * and cast back; eps defaults to the machine epsilon of that compute type (float32's 2⁻²³, or
+ * float64's 2⁻⁵²), as PyTorch's rms_norm.
+ */
 export function rmsNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, eps?: number | null): Tensor {
   if (O.rmsNorm >= 0) return new Tensor(call(O.rmsNorm, input._h, normalizedShape, h(weight), eps ?? null));
-  const e = eps ?? finfoEps[input.dtype] ?? 1e-6;
+  const e = eps ?? (input.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-07);
   const dims = normalizedShape.map((_, i) => -1 - i);
+  const low = input.dtype === 'float16' || input.dtype === 'bfloat16';
   return scope(() => {
-    const y = input.mul(input.pow(2).mean(dims, true).add(e).rsqrt());
-    return weight ? y.mul(weight) : y;
+    const x = low ? input.float() : input;
+    let y = x.mul(x.pow(2).mean(dims, true).add(e).rsqrt());
+    if (weight) y = y.mul(weight);
+    return low ? y.to(input.dtype) : y;
   });
 }
 
@@ -113,6 +118,7 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
   const scales = o.scaleFactor === undefined ? null : typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
   if (mode === 'nearest') {
     if (o.alignCorners !== undefined) throw new TypeError('interpolate: alignCorners only applies to bilinear and bicubic');
+    if (o.antialias) throw new TypeError('interpolate: antialias only applies to bilinear and bicubic');
     return new Tensor(call(O.nearest, input._h, size, scales));
   }
   const align = o.alignCorners ?? false;
@@ -136,8 +142,15 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: Pair): Tensor {
   return new Tensor(call(O.adaptiveAvgPool2d, input._h, outputSize));
 }
 
+/** Rows of weight; the paddingIdx row (negative counts from the end) gets no gradient. */
 export function embedding(input: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor {
-  return new Tensor(call(O.embedding, weight._h, input._h, paddingIdx ?? -1, false, false));
+  let pad = paddingIdx ?? null;
+  if (pad !== null) {
+    const n = weight.size(0);
+    if (pad >= n || pad < -n) throw new RangeError(`embedding: paddingIdx must be within num_embeddings (${n}), got ${pad}`);
+    if (pad < 0) pad += n;
+  }
+  return new Tensor(call(O.embedding, weight._h, input._h, pad ?? -1, false, false));
 }
 
 export function oneHot(input: Tensor, numClasses = -1): Tensor { return new Tensor(call(O.oneHot, input._h, numClasses)); }
@@ -167,7 +180,15 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: Sd
     } else if (attnMask) {
       scores = attnMask.dtype === 'bool' ? scores.maskedFill(attnMask.logicalNot(), -Infinity) : scores.add(attnMask);
     }
-    let attn = scores.softmax(-1);
+    let attn: Tensor;
+    if (isCausal || attnMask) {
+      // A query that may attend to no key gets zeros, not NaN (PyTorch's _safe_softmax); its
+      // scores are zeroed first so that the backward pass stays finite too.
+      const none = scores.eq(-Infinity).all(-1, true);
+      attn = scores.maskedFill(none, 0).softmax(-1).maskedFill(none, 0);
+    } else {
+      attn = scores.softmax(-1);
+    }
     if (dropoutP > 0) attn = dropout(attn, dropoutP, true);
     return attn.matmul(v);
   });
