@@ -7,6 +7,7 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/util/Exception.h>
+#include <c10/util/Logging.h>
 
 #include <cstring>
 
@@ -313,6 +314,10 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
 }  // namespace tn
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // libtorch 1.13 symbolises a C++ backtrace for every error (~5 ms each); our messages never
+  // show it. TORCHNODE_CPP_BACKTRACE=1 keeps it for debugging libtorch itself.
+  const char* bt = std::getenv("TORCHNODE_CPP_BACKTRACE");
+  if (!bt || std::string(bt) != "1") c10::SetStackTraceFetcher([]() { return std::string(); });
   tn::initAllocator(env, exports);
   tn::initRuntime(env, exports);
   tn::initTensorApi(env, exports);

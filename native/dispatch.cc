@@ -173,6 +173,9 @@ int64_t integer(napi_env env, napi_value v, const ArgInfo& a) {
   if (d != std::floor(d) || !std::isfinite(d))
     throw ArgError("argument '" + a.name + "' (" + a.type + ") must be an integer, got " +
                    std::to_string(d));
+  if (d >= 9223372036854775808.0 || d < -9223372036854775808.0)
+    throw ArgError("argument '" + a.name + "' (" + a.type + ") is out of the int64 range: " +
+                   std::to_string(d));
   return static_cast<int64_t>(d);
 }
 
@@ -232,6 +235,8 @@ c10::IValue toIValue(napi_env env, napi_value v, const ArgInfo& a) {
   if (t == napi_undefined) {
     if (a.def) return *a.def;
     if (a.optional) return c10::IValue();
+    // A Tensor method given a non-tensor passes `x._h`, i.e. undefined.
+    if (a.kind == Kind::Tensor) badArg(a, "a Tensor", t);
     throw ArgError("missing argument '" + a.name + "' (" + a.type + ")");
   }
   if (t == napi_null) {

@@ -236,7 +236,14 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
   });
   def(env, exports, "setRequiresGrad", [](const Napi::CallbackInfo& info) {
     at::Tensor t = tensorAt(info, 0);
-    t.set_requires_grad(info[1].As<Napi::Boolean>());
+    bool requires = info[1].As<Napi::Boolean>();
+    if (!t.is_leaf()) {
+      // As PyTorch: a non-leaf's flag comes from its graph; only asking to keep it is allowed.
+      TORCH_CHECK(requires, "you can only change requires_grad flags of leaf variables. If you want to use a "
+                  "computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
+      return info.Env().Undefined();
+    }
+    t.set_requires_grad(requires);
     return info.Env().Undefined();
   });
   def(env, exports, "isLeaf", [](const Napi::CallbackInfo& info) {
@@ -258,7 +265,16 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
   });
   def(env, exports, "setGrad", [](const Napi::CallbackInfo& info) {
     at::Tensor t = tensorAt(info, 0);
-    if (info[1].IsNumber()) t.mutable_grad() = tensorAt(info, 1);
+    if (info[1].IsNumber()) {
+      const at::Tensor& g = tensorAt(info, 1);
+      // The checks PyTorch makes when .grad is assigned.
+      TORCH_CHECK(g.sizes() == t.sizes(), "assigned grad has data of a different size: ", g.sizes(),
+                  " vs the tensor's ", t.sizes());
+      TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has data of a different type: ",
+                  g.scalar_type(), " vs the tensor's ", t.scalar_type());
+      TORCH_CHECK(g.device() == t.device(), "assigned grad has data located on a different device");
+      t.mutable_grad() = g;
+    }
     else t.mutable_grad().reset();
     return info.Env().Undefined();
   });

@@ -337,7 +337,6 @@ test('detach: no grad, no gradFn, shares storage; leaves, isLeaf, requiresGrad_ 
 }));
 
 test('requiresGrad_(false) on a non-leaf is an error (PyTorch: only leaves can change requires_grad)',
-  { todo: 'native setRequiresGrad calls Tensor::set_requires_grad, which skips the leaf check of requires_grad_(); the call silently does nothing' },
   run(() => {
     const y = f64([1, 2], true).mul(2);
     assert.throws(() => y.requiresGrad_(false), /leaf/);

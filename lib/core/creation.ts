@@ -43,6 +43,8 @@ function flatten(data: Nested, shape: number[]): (number | boolean | bigint)[] {
   const walk = (x: Nested, d: number) => {
     if (d === shape.length) {
       if (Array.isArray(x)) throw new TypeError(`tensor(): ragged nested array (too deep at dim ${d})`);
+      if (typeof x !== 'number' && typeof x !== 'boolean' && typeof x !== 'bigint')
+        throw new TypeError(`tensor(): elements must be numbers, booleans or bigints, got ${x === null ? 'null' : typeof x}`);
       out.push(x as number | boolean | bigint);
       return;
     }
@@ -120,6 +122,7 @@ function convert(t: Tensor, o: TensorOptions): Tensor {
 
 /** A tensor over a typed array's values with the given shape (a copy; dtype from the array). */
 export function fromTypedArray(data: ArrayBufferView, shape: number[], opts: TensorOptions = {}): Tensor {
+  if (!ArrayBuffer.isView(data)) throw new TypeError('fromTypedArray(): data must be a typed array (use tensor() for plain arrays)');
   return tensor(data, { ...opts, shape });
 }
 

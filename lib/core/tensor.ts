@@ -107,13 +107,13 @@ export class Tensor implements Owned {
   requiresGrad_(v = true): this { native.setRequiresGrad(this._h, v); return this; }
   /** The accumulated gradient (a new handle onto it on each read), or null. */
   get grad(): Tensor | null { const g = native.grad(this._h); return g === null ? null : new Tensor(g); }
-  set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : g._h); }
+  set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : g?._h); }
   get isLeaf(): boolean { return native.isLeaf(this._h); }
   /** Name of the autograd node that made this tensor (e.g. 'MulBackward0'), or null. */
   get gradFn(): string | null { return native.gradFn(this._h); }
   retainGrad(): void { native.retainGrad(this._h); }
   backward(gradient?: Tensor | null, opts: BackwardOptions = {}): void {
-    native.backward(this._h, gradient ? gradient._h : null, !!opts.retainGraph, !!opts.createGraph, opts.inputs?.map((t) => t._h));
+    native.backward(this._h, gradient ? gradient._h : null, !!opts.retainGraph, !!opts.createGraph, opts.inputs?.map((t) => t?._h));
   }
   detach(): Tensor { return new Tensor(call(O.detach, this._h)); }
   detach_(): this { call(O.detach_, this._h); return this; }
@@ -158,7 +158,11 @@ export class Tensor implements Owned {
   to(target: DType | DeviceLike | ToOptions | Tensor, opts: { copy?: boolean; nonBlocking?: boolean } = {}): Tensor {
     let o: ToOptions;
     if (target instanceof Tensor) o = { dtype: target.dtype, device: target.device };
-    else if (typeof target === 'string') o = isDtypeName(target) ? { dtype: target } : { device: target };
+    else if (typeof target === 'string') {
+      if (isDtypeName(target)) o = { dtype: target };
+      else if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) o = { device: target };
+      else throw new TypeError(`to(): '${target}' is neither a dtype (float32, int64, ...) nor a device ('cpu', 'cuda:0', ...)`);
+    }
     else o = target;
     const copy = !!(o.copy ?? opts.copy);
     const nb = !!(o.nonBlocking ?? opts.nonBlocking);
@@ -182,26 +186,26 @@ export class Tensor implements Owned {
   // ---- arithmetic ----------------------------------------------------------------------
 
   add(other: TensorOrScalar, alpha?: number): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.add, this._h, other._h, alpha) : call(O.addS, this._h, other, alpha));
+    return new Tensor(typeof other === 'object' ? call(O.add, this._h, other?._h, alpha) : call(O.addS, this._h, other, alpha));
   }
   sub(other: TensorOrScalar, alpha?: number): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.sub, this._h, other._h, alpha) : call(O.subS, this._h, other, alpha));
+    return new Tensor(typeof other === 'object' ? call(O.sub, this._h, other?._h, alpha) : call(O.subS, this._h, other, alpha));
   }
   /** other - this (Python's `2 - t`). */
   rsub(other: Scalar, alpha?: number): Tensor { return new Tensor(call(O.rsubS, this._h, other, alpha)); }
   mul(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.mul, this._h, other._h) : call(O.mulS, this._h, other));
+    return new Tensor(typeof other === 'object' ? call(O.mul, this._h, other?._h) : call(O.mulS, this._h, other));
   }
   div(other: TensorOrScalar, roundingMode?: 'trunc' | 'floor'): Tensor {
     if (roundingMode !== undefined)
-      return new Tensor(typeof other === 'object' ? call(O.divMode, this._h, other._h, roundingMode) : call(O.divSMode, this._h, other, roundingMode));
-    return new Tensor(typeof other === 'object' ? call(O.div, this._h, other._h) : call(O.divS, this._h, other));
+      return new Tensor(typeof other === 'object' ? call(O.divMode, this._h, other?._h, roundingMode) : call(O.divSMode, this._h, other, roundingMode));
+    return new Tensor(typeof other === 'object' ? call(O.div, this._h, other?._h) : call(O.divS, this._h, other));
   }
   remainder(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.remainder, this._h, other._h) : call(O.remainderS, this._h, other));
+    return new Tensor(typeof other === 'object' ? call(O.remainder, this._h, other?._h) : call(O.remainderS, this._h, other));
   }
   pow(exponent: TensorOrScalar): Tensor {
-    return new Tensor(typeof exponent === 'object' ? call(O.pow, this._h, exponent._h) : call(O.powS, this._h, exponent));
+    return new Tensor(typeof exponent === 'object' ? call(O.pow, this._h, exponent?._h) : call(O.powS, this._h, exponent));
   }
   neg(): Tensor { return new Tensor(call(O.neg, this._h)); }
   abs(): Tensor { return new Tensor(call(O.abs, this._h)); }
@@ -225,7 +229,7 @@ export class Tensor implements Owned {
   trunc(): Tensor { return new Tensor(call(O.trunc, this._h)); }
   reciprocal(): Tensor { return new Tensor(call(O.reciprocal, this._h)); }
   square(): Tensor { return new Tensor(call(O.square, this._h)); }
-  atan2(other: Tensor): Tensor { return new Tensor(call(O.atan2, this._h, other._h)); }
+  atan2(other: Tensor): Tensor { return new Tensor(call(O.atan2, this._h, other?._h)); }
   clamp(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
     if ((min !== null && typeof min === 'object') || (max !== null && typeof max === 'object')) {
       const lo = tensorOrNull(min, this), hi = tensorOrNull(max, this);
@@ -240,70 +244,70 @@ export class Tensor implements Owned {
     return new Tensor(call(O.clamp, this._h, min ?? null, max ?? null));
   }
   clip(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor { return this.clamp(min, max); }
-  maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum, this._h, other._h)); }
-  minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum, this._h, other._h)); }
+  maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum, this._h, other?._h)); }
+  minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum, this._h, other?._h)); }
   lerp(end: Tensor, weight: TensorOrScalar): Tensor {
-    return new Tensor(typeof weight === 'object' ? call(O.lerpT, this._h, end._h, weight._h) : call(O.lerpS, this._h, end._h, weight));
+    return new Tensor(typeof weight === 'object' ? call(O.lerpT, this._h, end?._h, weight?._h) : call(O.lerpS, this._h, end?._h, weight));
   }
-  addcmul(t1: Tensor, t2: Tensor, value?: number): Tensor { return new Tensor(call(O.addcmul, this._h, t1._h, t2._h, value)); }
-  addcdiv(t1: Tensor, t2: Tensor, value?: number): Tensor { return new Tensor(call(O.addcdiv, this._h, t1._h, t2._h, value)); }
-  matmul(other: Tensor): Tensor { return new Tensor(call(O.matmul, this._h, other._h)); }
-  mm(other: Tensor): Tensor { return new Tensor(call(O.mm, this._h, other._h)); }
-  bmm(other: Tensor): Tensor { return new Tensor(call(O.bmm, this._h, other._h)); }
-  outer(other: Tensor): Tensor { return new Tensor(call(O.outer, this._h, other._h)); }
+  addcmul(t1: Tensor, t2: Tensor, value?: number): Tensor { return new Tensor(call(O.addcmul, this._h, t1?._h, t2?._h, value)); }
+  addcdiv(t1: Tensor, t2: Tensor, value?: number): Tensor { return new Tensor(call(O.addcdiv, this._h, t1?._h, t2?._h, value)); }
+  matmul(other: Tensor): Tensor { return new Tensor(call(O.matmul, this._h, other?._h)); }
+  mm(other: Tensor): Tensor { return new Tensor(call(O.mm, this._h, other?._h)); }
+  bmm(other: Tensor): Tensor { return new Tensor(call(O.bmm, this._h, other?._h)); }
+  outer(other: Tensor): Tensor { return new Tensor(call(O.outer, this._h, other?._h)); }
   baddbmm(b1: Tensor, b2: Tensor, beta?: number, alpha?: number): Tensor {
-    return new Tensor(call(O.baddbmm, this._h, b1._h, b2._h, beta, alpha));
+    return new Tensor(call(O.baddbmm, this._h, b1?._h, b2?._h, beta, alpha));
   }
 
   // ---- in place ------------------------------------------------------------------------
 
   add_(other: TensorOrScalar, alpha?: number): this {
-    typeof other === 'object' ? call(O.add_, this._h, other._h, alpha) : call(O.addS_, this._h, other, alpha);
+    typeof other === 'object' ? call(O.add_, this._h, other?._h, alpha) : call(O.addS_, this._h, other, alpha);
     return this;
   }
   sub_(other: TensorOrScalar, alpha?: number): this {
-    typeof other === 'object' ? call(O.sub_, this._h, other._h, alpha) : call(O.subS_, this._h, other, alpha);
+    typeof other === 'object' ? call(O.sub_, this._h, other?._h, alpha) : call(O.subS_, this._h, other, alpha);
     return this;
   }
   mul_(other: TensorOrScalar): this {
-    typeof other === 'object' ? call(O.mul_, this._h, other._h) : call(O.mulS_, this._h, other);
+    typeof other === 'object' ? call(O.mul_, this._h, other?._h) : call(O.mulS_, this._h, other);
     return this;
   }
   div_(other: TensorOrScalar): this {
-    typeof other === 'object' ? call(O.div_, this._h, other._h) : call(O.divS_, this._h, other);
+    typeof other === 'object' ? call(O.div_, this._h, other?._h) : call(O.divS_, this._h, other);
     return this;
   }
   pow_(exponent: Scalar): this { call(O.pow_, this._h, exponent); return this; }
   lerp_(end: Tensor, weight: TensorOrScalar): this {
-    typeof weight === 'object' ? call(O.lerpT_, this._h, end._h, weight._h) : call(O.lerpS_, this._h, end._h, weight);
+    typeof weight === 'object' ? call(O.lerpT_, this._h, end?._h, weight?._h) : call(O.lerpS_, this._h, end?._h, weight);
     return this;
   }
-  addcmul_(t1: Tensor, t2: Tensor, value?: number): this { call(O.addcmul_, this._h, t1._h, t2._h, value); return this; }
-  addcdiv_(t1: Tensor, t2: Tensor, value?: number): this { call(O.addcdiv_, this._h, t1._h, t2._h, value); return this; }
-  copy_(src: Tensor, nonBlocking = false): this { call(O.copy_, this._h, src._h, nonBlocking); return this; }
+  addcmul_(t1: Tensor, t2: Tensor, value?: number): this { call(O.addcmul_, this._h, t1?._h, t2?._h, value); return this; }
+  addcdiv_(t1: Tensor, t2: Tensor, value?: number): this { call(O.addcdiv_, this._h, t1?._h, t2?._h, value); return this; }
+  copy_(src: Tensor, nonBlocking = false): this { call(O.copy_, this._h, src?._h, nonBlocking); return this; }
   zero_(): this { call(O.zero_, this._h); return this; }
   fill_(value: Scalar): this { call(O.fill_, this._h, value); return this; }
   normal_(mean = 0, std = 1, generator?: { _g: number }): this { call(O.normal_, this._h, mean, std, generator?._g); return this; }
   uniform_(from = 0, to = 1, generator?: { _g: number }): this { call(O.uniform_, this._h, from, to, generator?._g); return this; }
   clamp_(min?: Scalar | null, max?: Scalar | null): this { call(O.clamp_, this._h, min ?? null, max ?? null); return this; }
-  maskedFill_(mask: Tensor, value: Scalar): this { call(O.maskedFill_, this._h, mask._h, value); return this; }
+  maskedFill_(mask: Tensor, value: Scalar): this { call(O.maskedFill_, this._h, mask?._h, value); return this; }
 
   // ---- comparisons ---------------------------------------------------------------------
 
-  eq(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.eq, this._h, o._h) : call(O.eqS, this._h, o)); }
-  ne(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.ne, this._h, o._h) : call(O.neS, this._h, o)); }
-  lt(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.lt, this._h, o._h) : call(O.ltS, this._h, o)); }
-  le(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.le, this._h, o._h) : call(O.leS, this._h, o)); }
-  gt(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.gt, this._h, o._h) : call(O.gtS, this._h, o)); }
-  ge(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.ge, this._h, o._h) : call(O.geS, this._h, o)); }
-  logicalAnd(o: Tensor): Tensor { return new Tensor(call(O.logicalAnd, this._h, o._h)); }
-  logicalOr(o: Tensor): Tensor { return new Tensor(call(O.logicalOr, this._h, o._h)); }
+  eq(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.eq, this._h, o?._h) : call(O.eqS, this._h, o)); }
+  ne(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.ne, this._h, o?._h) : call(O.neS, this._h, o)); }
+  lt(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.lt, this._h, o?._h) : call(O.ltS, this._h, o)); }
+  le(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.le, this._h, o?._h) : call(O.leS, this._h, o)); }
+  gt(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.gt, this._h, o?._h) : call(O.gtS, this._h, o)); }
+  ge(o: TensorOrScalar): Tensor { return new Tensor(typeof o === 'object' ? call(O.ge, this._h, o?._h) : call(O.geS, this._h, o)); }
+  logicalAnd(o: Tensor): Tensor { return new Tensor(call(O.logicalAnd, this._h, o?._h)); }
+  logicalOr(o: Tensor): Tensor { return new Tensor(call(O.logicalOr, this._h, o?._h)); }
   logicalNot(): Tensor { return new Tensor(call(O.logicalNot, this._h)); }
   isnan(): Tensor { return new Tensor(call(O.isnan, this._h)); }
   isfinite(): Tensor { return new Tensor(call(O.isfinite, this._h)); }
   /** Same shape and elements (torch.equal). */
-  equal(o: Tensor): boolean { return call(O.equal, this._h, o._h); }
-  allclose(o: Tensor, rtol = 1e-5, atol = 1e-8, equalNan = false): boolean { return call(O.allclose, this._h, o._h, rtol, atol, equalNan); }
+  equal(o: Tensor): boolean { return call(O.equal, this._h, o?._h); }
+  allclose(o: Tensor, rtol = 1e-5, atol = 1e-8, equalNan = false): boolean { return call(O.allclose, this._h, o?._h, rtol, atol, equalNan); }
 
   // ---- reductions ----------------------------------------------------------------------
 
@@ -416,21 +420,21 @@ export class Tensor implements Owned {
   slice(dim = 0, start: number | null = null, end: number | null = null, step = 1): Tensor {
     return new Tensor(call(O.slice, this._h, dim, start, end, step));
   }
-  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(call(O.indexSelect, this._h, dim, index._h)); }
-  gather(dim: number, index: Tensor): Tensor { return new Tensor(call(O.gather, this._h, dim, index._h, false)); }
+  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(call(O.indexSelect, this._h, dim, index?._h)); }
+  gather(dim: number, index: Tensor): Tensor { return new Tensor(call(O.gather, this._h, dim, index?._h, false)); }
   scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
-    return new Tensor(typeof src === 'object' ? call(O.scatter, this._h, dim, index._h, src._h) : call(O.scatterS, this._h, dim, index._h, src));
+    return new Tensor(typeof src === 'object' ? call(O.scatter, this._h, dim, index?._h, src?._h) : call(O.scatterS, this._h, dim, index?._h, src));
   }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return new Tensor(call(O.scatterAdd, this._h, dim, index._h, src._h)); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return new Tensor(call(O.scatterAdd, this._h, dim, index?._h, src?._h)); }
   maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
-    return new Tensor(typeof value === 'object' ? call(O.maskedFillT, this._h, mask._h, value._h) : call(O.maskedFill, this._h, mask._h, value));
+    return new Tensor(typeof value === 'object' ? call(O.maskedFillT, this._h, mask?._h, value?._h) : call(O.maskedFill, this._h, mask?._h, value));
   }
   /** Elements of this where cond is true, else of other. */
-  where(cond: Tensor, other: Tensor): Tensor { return new Tensor(call(O.where, cond._h, this._h, other._h)); }
+  where(cond: Tensor, other: Tensor): Tensor { return new Tensor(call(O.where, cond?._h, this._h, other?._h)); }
   /** Advanced indexing with index tensors per dim (null keeps a dim whole), as t[idx0, idx1]. */
-  indexTensors(indices: (Tensor | null)[]): Tensor { return new Tensor(call(O.index, this._h, indices.map((t) => (t ? t._h : null)))); }
+  indexTensors(indices: (Tensor | null)[]): Tensor { return new Tensor(call(O.index, this._h, indices.map((t) => (t ? t?._h : null)))); }
   indexPut_(indices: (Tensor | null)[], values: Tensor, accumulate = false): this {
-    call(O.indexPut_, this._h, indices.map((t) => (t ? t._h : null)), values._h, accumulate);
+    call(O.indexPut_, this._h, indices.map((t) => (t ? t?._h : null)), values?._h, accumulate);
     return this;
   }
   /** The slices along dim, each without that dim. */
