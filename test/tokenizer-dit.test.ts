@@ -1,0 +1,287 @@
+// The tokenizer's DiT decoder (lib/models/tokenizer/dit.ts) against the upstream fixtures: case 2
+// (every DiT output: pos_embed, patch/timestep/condition embeddings, forward, the block outputs,
+// the REPA hook, first-k masking, CFG) and the case 3 outputs that run the DiT (p_mean_variance,
+// p_sample with and without CFG, the training-loss model output, and the train-mode outputs of
+// the two tokenizer-loss variants), loaded from tokenizer_state_dict.pkl (and the _orig_mod copy).
+// Sizes come from fixtures.json config.tokenizer (input size = enc_img_size/16, 16 channels: the
+// MAR VAE). Plus properties: first-k decoding uses null_cond for positions ≥ k, CFG at scale 1 is
+// the conditional forward, and the train-mode drop with injected draws nulls whole samples.
+// Tolerance: |a − b| ≤ 1e-5·max(1, max|ref|) for every float output; timesteps and masks exact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as torch from '../lib/torch.js';
+import { safetensors, loadStateDict, stripPrefix, removeSegment } from '../lib/serialization/index.js';
+import { createDiffusion } from '../lib/diffusion/index.js';
+import { DiT, DIT_SIZES, ditSize, createDiT, modulate } from '../lib/models/tokenizer/dit.js';
+import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
+
+const cfg = fixturesJson().config;
+const tk = cfg.tokenizer;
+const args = cfg.args;
+const ditOptions = {
+  inputSize: tk.enc_img_size / 16, patchSize: tk.dit_patch, inChannels: 16,
+  hiddenSize: tk.dit_hidden, depth: tk.dit_depth, numHeads: tk.dit_heads,
+  numSlots: tk.num_slots, slotDim: tk.slot_dim,
+  useRepa: true, encoderDepth: tk.repa_encoder_depth, projectorDim: tk.projector_dim, zDim: tk.repa_z_dim,
+};
+
+const case2 = safetensors.loadFile(join(UPSTREAM_FIXTURES, 'case2_dit.safetensors'));
+const case3 = safetensors.loadFile(join(UPSTREAM_FIXTURES, 'case3_diffusion.safetensors'));
+const getter = (m: Map<string, torch.Tensor>, file: string) => (k: string): torch.Tensor => {
+  const t = m.get(k);
+  if (!t) throw new Error(`${file}: fixture tensor ${k} missing`);
+  return t;
+};
+const c2 = getter(case2, 'case2');
+const c3 = getter(case3, 'case3');
+
+function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, rel = 1e-5): void {
+  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
+  torch.scope(() => {
+    const scale = Math.max(1, ref.abs().max().item());
+    const err = got.double().sub(ref.double()).abs().max().item();
+    assert.ok(err <= rel * scale, `${what}: max abs err ${err} > ${rel * scale}`);
+  });
+}
+
+const ditState = (file: string, rewrite: (sd: Map<string, torch.Tensor>) => Map<string, torch.Tensor> = (sd) => sd) => {
+  const sd = rewrite(loadStateDict(join(UPSTREAM_FIXTURES, file)));
+  return stripPrefix(new Map([...sd].filter(([k]) => k.startsWith('dit.'))), 'dit.');
+};
+
+const dit = new DiT(ditOptions);
+const ckptKeys = [...ditState('tokenizer_state_dict.pkl').keys()];
+dit.loadStateDict(ditState('tokenizer_state_dict.pkl'));   // strict
+dit.eval();
+
+test('state dict: the DiT has exactly the checkpoint\'s dit.* keys, in its order; pos_embed is not saved', () => torch.scope(() => {
+  assert.deepEqual(Object.keys(dit.stateDict()), ckptKeys);
+  assert.ok(!ckptKeys.includes('pos_embed'));
+  assert.ok(dit.namedBuffers().some(([k]) => k === 'pos_embed'));
+}));
+
+test('the _orig_mod checkpoint loads strictly after removing the segment and gives the same weights', () => torch.scope(() => {
+  const other = new DiT(ditOptions);
+  other.loadStateDict(ditState('tokenizer_state_dict_orig_mod.pkl', (sd) => removeSegment(sd, '_orig_mod.')));
+  const a = dit.stateDict(), b = other.stateDict();
+  for (const k of Object.keys(a)) assert.ok(a[k].equal(b[k]), k);
+  other.dispose();
+}));
+
+test('case 2: pos_embed, x_embed, t_emb, cond_emb', () => torch.noGrad(() => torch.scope(() => {
+  assertNear(dit.pos_embed, c2('out.pos_embed'), 'pos_embed');
+  assertNear(dit.x_embedder.forward(c2('in.x_t')).add(dit.pos_embed), c2('out.x_embed'), 'x_embed');
+  assertNear(dit.embedTimesteps(c2('in.t')), c2('out.t_emb'), 't_emb');
+  assertNear(dit.t_embedder.forward(c2('in.t')), c2('out.t_emb'), 't_embedder.forward');
+  assertNear(dit.embedCond(c2('in.tokens')), c2('out.cond_emb'), 'cond_emb');
+})));
+
+test('case 2: forward, block outputs and the REPA hook', () => torch.noGrad(() => torch.scope(() => {
+  const blocks: torch.Tensor[] = [];
+  const out = dit.forward(c2('in.x_t'), c2('in.t'), c2('in.tokens'), { onBlock: (_, h) => blocks.push(torch.keep(h.clone())) });   // kept: onBlock runs inside the forward's scope
+  assertNear(out, c2('out.forward'), 'forward');
+  assert.equal(blocks.length, tk.dit_depth);
+  blocks.forEach((b, i) => assertNear(b, c2(`out.block_${i}`), `block_${i}`));
+  torch.dispose(blocks);
+  assert.ok(dit.repaHook);
+  assertNear(dit.repaHook!, c2('out.repa_hook'), 'repa_hook');
+  const { output, repa } = dit.forwardWithRepa(c2('in.x_t'), c2('in.t'), c2('in.tokens'));
+  assert.ok(output.equal(out));
+  assertNear(repa!, c2('out.repa_hook'), 'forwardWithRepa().repa');
+})));
+
+test('case 2: first-k mask, CFG, CFG with the mask', () => torch.noGrad(() => torch.scope(() => {
+  const k = args.dit_k, B = c2('in.x_t').shape[0];
+  const mask = c2('out.mask_k');
+  assert.deepEqual(mask.tolist(), Array.from({ length: B }, () => Array.from({ length: tk.num_slots }, (_, i) => (i < k ? 1 : 0))));
+  assertNear(dit.forward(c2('in.x_t'), c2('in.t'), c2('in.tokens'), { dropMask: mask }), c2('out.forward_mask_k'), 'forward_mask_k');
+  const cfgScale = args.dit_cfg;
+  assertNear(dit.forwardWithCfg(c2('in.cfg_x'), c2('in.cfg_t'), c2('in.cfg_tokens'), { cfgScale }), c2('out.forward_with_cfg'), 'forward_with_cfg');
+  assertNear(dit.forwardWithCfg(c2('in.cfg_x'), c2('in.cfg_t'), c2('in.cfg_tokens'), { cfgScale, dropMask: c2('out.cfg_mask') }),
+    c2('out.forward_with_cfg_mask_k'), 'forward_with_cfg_mask_k');
+})));
+
+test('case 3: p_mean_variance and p_sample (respacing "250") with the DiT; the DiT gets the original timesteps', () => torch.noGrad(() => torch.scope(() => {
+  const gen = createDiffusion(cfg.tokenizer.num_sampling_steps);
+  const tokens = c3('in.tl.tokens');
+  let seen = null as torch.Tensor | null;   // assigned in the model closure
+  const model = (x: torch.Tensor, t: torch.Tensor) => { seen = torch.keep(t.clone()); return dit.forward(x, t, tokens); };
+  const pmv = gen.pMeanVariance(model, c3('in.pmv.x_t'), c3('in.pmv.t'));
+  assertNear(pmv.mean, c3('out.pmv.mean'), 'pmv.mean');
+  assertNear(pmv.variance, c3('out.pmv.variance'), 'pmv.variance');
+  assertNear(pmv.logVariance, c3('out.pmv.log_variance'), 'pmv.log_variance');
+  assertNear(pmv.predXstart, c3('out.pmv.pred_xstart'), 'pmv.pred_xstart');
+  assert.ok(seen);
+  assert.deepEqual(seen!.tolist(), c3('out.pmv.model_t').tolist());
+  seen!.dispose();
+  const ps = gen.pSample(model, c3('in.pmv.x_t'), c3('in.pmv.t'), { noise: c3('rng.ps.noise') });
+  assertNear(ps.sample, c3('out.ps.sample'), 'ps.sample');
+  assertNear(ps.predXstart, c3('out.ps.pred_xstart'), 'ps.pred_xstart');
+  const cfgModel = (x: torch.Tensor, t: torch.Tensor) => dit.forwardWithCfg(x, t, c3('in.psc.tokens'), { cfgScale: args.psc_cfg });
+  const psc = gen.pSample(cfgModel, c3('in.psc.x'), c3('in.psc.t'), { noise: c3('rng.psc.noise') });
+  assertNear(psc.sample, c3('out.psc.sample'), 'psc.sample');
+  assertNear(psc.predXstart, c3('out.psc.pred_xstart'), 'psc.pred_xstart');
+})));
+
+test('case 3: the DiT output inside training_losses (eval)', () => torch.noGrad(() => torch.scope(() => {
+  const tokens = c3('in.tl.tokens');
+  assertNear(dit.forward(c3('out.tl.model_x_t'), c3('in.q.t'), tokens), c3('out.tl.model_output'), 'tl.model_output');
+  const train = createDiffusion('');
+  const r = train.trainingLosses((x, t) => dit.forward(x, t, tokens), c3('in.q.x0'), c3('in.q.t'), { noise: c3('in.q.noise') });
+  assertNear(r.output, c3('out.tl.model_output'), 'trainingLosses output');
+  assertNear(r.mse, c3('out.tl.mse'), 'tl.mse');
+})));
+
+test('case 3: train-mode DiT outputs of the tokenizer losses (A: injected drop draws; B: nested mask)', () => torch.noGrad(() => torch.scope(() => {
+  dit.train();
+  try {
+    const slots = c3('in.loss.slots');
+    const a = dit.forward(c3('out.lossA.model_x_t'), c3('rng.lossA.t'), slots, { dropRand: c3('rng.lossA.drop_rand') });
+    assertNear(a, c3('out.lossA.model_output'), 'lossA.model_output');
+    assertNear(dit.repaHook!, c3('out.lossA.repa_hook'), 'lossA.repa_hook');
+    const k = c3('rng.lossB.k');
+    const mask = torch.arange(tk.num_slots).unsqueeze(0).lt(k.unsqueeze(1));
+    const b = dit.forward(c3('out.lossB.model_x_t'), c3('rng.lossB.t'), slots, { dropMask: mask });
+    assertNear(b, c3('out.lossB.model_output'), 'lossB.model_output');
+    assertNear(dit.repaHook!, c3('out.lossB.repa_hook'), 'lossB.repa_hook');
+  } finally {
+    dit.eval();
+  }
+})));
+
+test('property: first-k decoding uses null_cond for positions ≥ k', () => torch.noGrad(() => torch.scope(() => {
+  const x = c2('in.x_t'), t = c2('in.t'), tokens = c2('in.tokens');
+  const B = x.shape[0], K = tk.num_slots, k = 3;
+  const mask = torch.arange(K).unsqueeze(0).lt(k).expand(B, K);
+  const base = dit.forward(x, t, tokens, { dropMask: mask });
+  // tokens at positions ≥ k do not matter
+  const later = torch.arange(K).ge(k).reshape(1, K, 1).float();
+  const changed = tokens.add(torch.randn(tokens.shape).mul(later));
+  assert.ok(dit.forward(x, t, changed, { dropMask: mask }).equal(base));
+  // tokens before k do
+  const early = tokens.add(torch.randn(tokens.shape).mul(later.rsub(1)));
+  assert.ok(dit.forward(x, t, early, { dropMask: mask }).sub(base).abs().max().item() > 1e-3);
+  // null_cond rows ≥ k do, and rows < k do not
+  const saved = dit.null_cond.clone();
+  try {
+    dit.null_cond.narrow(1, k, K - k).add_(0.5);
+    assert.ok(dit.forward(x, t, tokens, { dropMask: mask }).sub(base).abs().max().item() > 1e-3);
+    dit.null_cond.copy_(saved);
+    dit.null_cond.narrow(1, 0, k).add_(0.5);
+    assert.ok(dit.forward(x, t, tokens, { dropMask: mask }).equal(base));
+  } finally {
+    dit.null_cond.copy_(saved);
+  }
+  // the mask equals a manual null swap
+  const swapped = torch.where(mask.unsqueeze(2), tokens, dit.null_cond);
+  assertNear(dit.forward(x, t, swapped), base, 'manual null swap');
+})));
+
+test('property: CFG at scale 1 is the conditional forward on the eps channels', () => torch.noGrad(() => torch.scope(() => {
+  const x = c2('in.x_t'), t = c2('in.t'), tokens = c2('in.tokens');
+  const B = x.shape[0], C = 16;
+  const cond = dit.forward(x, t, tokens);
+  const nulls = dit.null_cond.expand(B, -1, -1);
+  // the second half of x is ignored
+  const out = dit.forwardWithCfg(torch.cat([x, torch.randn(x.shape)]), torch.cat([t, t]), torch.cat([tokens, nulls]), { cfgScale: 1 });
+  const [first, second] = out.split(B, 0);
+  assertNear(first.narrow(1, 0, C), cond.narrow(1, 0, C), 'eps, conditional half');
+  assertNear(second.narrow(1, 0, C), cond.narrow(1, 0, C), 'eps, unconditional half (shared)');
+  assertNear(first.narrow(1, C, C), cond.narrow(1, C, C), 'variance channels of the conditional half pass through');
+  const uncond = dit.forward(x, t, nulls);
+  assertNear(second.narrow(1, C, C), uncond.narrow(1, C, C), 'variance channels of the unconditional half');
+})));
+
+test('property: train-mode condition drop with injected draws replaces all tokens of the dropped sample', () => torch.noGrad(() => torch.scope(() => {
+  const tokens = c2('in.tokens'), x = c2('in.x_t'), t = c2('in.t');
+  const B = tokens.shape[0], K = tk.num_slots;
+  dit.train();
+  try {
+    const draws = torch.tensor([0.5, 0.05]).reshape(B, 1, 1);
+    const emb = dit.embedCond(tokens, null, draws);
+    const nullEmb = dit.autoenc_cond_embedder.forward(dit.null_cond);
+    assertNear(emb.narrow(0, 0, 1), dit.autoenc_cond_embedder.forward(tokens.narrow(0, 0, 1)), 'kept sample');
+    assertNear(emb.narrow(0, 1, 1), nullEmb, 'dropped sample');
+    const trainOut = dit.forward(x, t, tokens, { dropRand: draws });
+    dit.eval();
+    const keepMask = torch.tensor([[...Array(K).fill(true)], [...Array(K).fill(false)]], { dtype: 'bool' });
+    assertNear(trainOut, dit.forward(x, t, tokens, { dropMask: keepMask }), 'train drop = eval with an all-null mask row');
+    // eval without a mask drops nothing, whatever the draws
+    assertNear(dit.embedCond(tokens, null, draws), c2('out.cond_emb'), 'eval ignores draws');
+    // a dropMask overrides the random drop in train mode
+    dit.train();
+    const ones = torch.ones([B, K], { dtype: 'bool' });
+    assertNear(dit.embedCond(tokens, ones, torch.zeros([B, 1, 1])), c2('out.cond_emb'), 'mask overrides drop');
+    // unseeded draws: drop probability 0.1 per sample, all-or-nothing
+    torch.manualSeed(0);
+    let dropped = 0;
+    const n = 2000;
+    const big = tokens.narrow(0, 0, 1).expand(n, K, -1);
+    const e = dit.embedCond(big);
+    const isNull = e.sub(nullEmb).abs().amax([1, 2]).eq(0);
+    const isReal = e.sub(dit.autoenc_cond_embedder.forward(big)).abs().amax([1, 2]).eq(0);
+    assert.ok(isNull.logicalOr(isReal).all().item());
+    dropped = isNull.sum().item();
+    assert.ok(dropped > 0.06 * n && dropped < 0.14 * n, `dropped ${dropped} of ${n}`);
+  } finally {
+    dit.eval();
+  }
+})));
+
+test('init (SPEC §2.4): DiT init, then PyTorch defaults on the added modules', () => torch.noGrad(() => torch.scope(() => {
+  torch.manualSeed(1);
+  const m = new DiT({ ...ditOptions, hiddenSize: 64, projectorDim: 32, zDim: 16 });
+  const zero = (t: torch.Tensor) => t.abs().max().item() === 0;
+  for (const b of m.blocks) assert.ok(zero(b.adaLN_modulation.stateDict()['1.weight']) && zero(b.adaLN_modulation.stateDict()['1.bias']));
+  for (const v of Object.values(m.final_layer.stateDict())) assert.ok(zero(v));
+  const sd = m.stateDict();
+  const bound = (t: torch.Tensor) => t.abs().max().item();
+  // xavier: bound √(6/(in+out)); biases 0
+  assert.ok(bound(sd['blocks.0.attn.qkv.weight']) <= Math.sqrt(6 / (64 + 192)));
+  assert.ok(bound(sd['blocks.0.attn.qkv.weight']) > 0.9 * Math.sqrt(6 / (64 + 192)));
+  assert.ok(zero(sd['blocks.0.attn.qkv.bias']) && zero(sd['blocks.0.mlp.fc1.bias']) && zero(sd['x_embedder.proj.bias']));
+  // patch conv as a Linear of fan_in C·p·p
+  const pw = Math.sqrt(6 / (16 * 4 + 64));
+  assert.ok(bound(sd['x_embedder.proj.weight']) <= pw && bound(sd['x_embedder.proj.weight']) > 0.9 * pw);
+  const std = (t: torch.Tensor) => t.std().item();
+  assert.ok(Math.abs(std(sd['t_embedder.mlp.0.weight']) - 0.02) < 0.002);
+  assert.ok(zero(sd['t_embedder.mlp.0.bias']));
+  assert.ok(Math.abs(std(sd['null_cond']) - 0.02) < 0.006);
+  // the added Linears keep PyTorch's default (bias uniform ±1/√in, not zero)
+  assert.ok(!zero(sd['autoenc_cond_embedder.bias']) && bound(sd['autoenc_cond_embedder.weight']) <= 1 / Math.sqrt(16));
+  assert.ok(!zero(sd['projector.0.bias']) && bound(sd['projector.0.weight']) <= 1 / Math.sqrt(64));
+  assert.ok(bound(sd['projector.0.weight']) > 0.9 / Math.sqrt(64));
+  // a freshly initialised DiT outputs zeros (zero final layer)
+  const out = m.forward(torch.randn(2, 16, ditOptions.inputSize, ditOptions.inputSize), torch.tensor([3, 500]), torch.randn(2, tk.num_slots, tk.slot_dim));
+  assert.ok(zero(out));
+  m.dispose();
+})));
+
+test('size registry and construction checks', () => torch.scope(() => {
+  assert.deepEqual(ditSize('DiT-L-2'), { depth: 24, hiddenSize: 1024, numHeads: 16, patchSize: 2 });
+  assert.deepEqual(ditSize('DiT-XL/2'), { depth: 28, hiddenSize: 1152, numHeads: 16, patchSize: 2 });
+  assert.deepEqual(ditSize('DiT-B-4'), { depth: 12, hiddenSize: 768, numHeads: 12, patchSize: 4 });
+  assert.deepEqual(ditSize('DiT-S-8'), { depth: 12, hiddenSize: 384, numHeads: 6, patchSize: 8 });
+  assert.equal(Object.keys(DIT_SIZES).length, 12);
+  assert.throws(() => ditSize('DiT-M-2'), /unknown DiT model/);
+  assert.throws(() => new DiT({ ...ditOptions, encoderDepth: 3 }), /encoderDepth/);
+  const noRepa = new DiT({ ...ditOptions, useRepa: false });
+  assert.equal(noRepa.projector, null);
+  assert.ok(!Object.keys(noRepa.stateDict()).some((k) => k.startsWith('projector.')));
+  torch.noGrad(() => noRepa.forward(c2('in.x_t'), c2('in.t'), c2('in.tokens')));
+  assert.equal(noRepa.repaHook, null);
+  assert.throws(() => noRepa.forward(torch.randn(1, 16, 8, 8), torch.tensor([1]), c2('in.tokens').narrow(0, 0, 1)), /built for/);
+  noRepa.dispose();
+  // the registry feeds the constructor (sizes only checked, the tiny latent keeps it small)
+  const s = ditSize('DiT-S-8');
+  const m = createDiT('DiT-S-8', { inputSize: 8, inChannels: 4, numSlots: 2, slotDim: 4 });
+  assert.equal(m.blocks.length, s.depth);
+  assert.equal(m.hiddenSize, s.hiddenSize);
+  assert.deepEqual(m.pos_embed.shape, [1, 1, s.hiddenSize]);
+  m.dispose();
+  // modulate: x·(1 + scale) + shift per sample
+  const x = torch.ones([2, 3, 4]);
+  const y = modulate(x, torch.full([2, 4], 1), torch.full([2, 4], 2));
+  assert.ok(y.eq(4).all().item());
+}));
