@@ -5,6 +5,7 @@ import { tensor } from '../core/creation.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';
 import { interpolate, avgPool2d } from '../nn/functional.js';
+import type { RawImage } from './raw-image.js';
 
 /** Decodes an image file (JPEG, PNG, WebP, ...) to a uint8 tensor (3, H, W), RGB. */
 export async function readImage(path: string): Promise<Tensor> {
@@ -78,4 +79,19 @@ export async function writePng(path: string, img: Tensor): Promise<void> {
   const data = Buffer.from((u8.toTypedArray() as Uint8Array).buffer);
   u8.dispose();
   await sharp(data, { raw: { width: w, height: h, channels: c as 3 } }).png().toFile(path);
+}
+
+/** A RawImage (H, W, C bytes, as sharp/PIL hold them) as a uint8 tensor (C, H, W). */
+export function rawToTensor(img: RawImage): Tensor {
+  return scope(() => tensor(img.data, { shape: [img.height, img.width, img.channels] }).permute(2, 0, 1).contiguous());
+}
+
+/** A uint8 (C, H, W) tensor as a RawImage. */
+export function tensorToRaw(img: Tensor): RawImage {
+  if (img.dtype !== 'uint8' || img.ndim !== 3) throw new TypeError(`tensorToRaw: expected a uint8 (C, H, W) tensor, got ${img.dtype} [${img.shape.join(', ')}]`);
+  const [c, h, w] = img.shape;
+  const hwc = scope(() => img.permute(1, 2, 0).contiguous());
+  const data = hwc.toTypedArray() as Uint8Array;
+  hwc.dispose();
+  return { data, width: w, height: h, channels: c };
 }

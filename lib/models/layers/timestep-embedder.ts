@@ -28,7 +28,9 @@ export class TimestepEmbedder extends Module {
     this.frequencyEmbeddingSize = frequencyEmbeddingSize;
   }
 
+  /** The frequencies are cast to the MLP's weight dtype (as upstream), so a bf16 model works. */
   override forward(t: Tensor): Tensor {
-    return scope(() => this.mlp.forward(timestepEmbedding(t, this.frequencyEmbeddingSize)));
+    const dtype = (this.mlp.at(0) as Linear).weight.dtype;
+    return scope(() => this.mlp.forward(timestepEmbedding(t, this.frequencyEmbeddingSize).to(dtype)));
   }
 }

@@ -149,7 +149,10 @@ export interface DiTForwardOptions {
    * torch.rand(B, 1, 1) (a sample whose draw is < condDropProb gets null_cond at every position).
    */
   dropRand?: Tensor | null;
-  /** Called with (block index, hidden (B, N + numSlots, D)) after each block; the hidden is freed after the forward. */
+  /**
+   * Called with (block index, hidden (B, N + numSlots, D)) after each block. It runs inside the
+   * forward's scope: the hidden and any tensor made in the callback are freed with it (keep() what you need).
+   */
   onBlock?: (index: number, hidden: Tensor) => void;
 }
 
