@@ -36,6 +36,7 @@ export const TRAINER_KEYS: Record<string, { kind: Kind; default?: unknown; doc: 
   max_steps: { kind: 'integer', doc: 'stop after this many steps (default: num_epoch epochs)' },
   eval_num_tokens: { kind: 'any', doc: 'token counts for the PSNR/SSIM table and grids, e.g. [1, 4, 16, 64, 256]' },
   eval_steps: { kind: 'string', doc: "decoder sampling steps for evaluation (default: the model's)" },
+  eval_size: { kind: 'integer', default: 64, doc: 'test images in the final PSNR/SSIM table' },
   threads: { kind: 'integer', doc: 'intra-op threads (default: cores)' },
 };
 

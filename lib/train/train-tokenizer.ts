@@ -1,0 +1,158 @@
+// The tokenizer's training loop (upstream DiffusionTrainer, SPEC §5), top to bottom:
+// config → model, data, optimizer, schedule, EMA → (resume) → for each step: forward under
+// autocast, backward, clip, AdamW, schedule, EMA, log → checkpoints and reconstruction grids →
+// at the end a PSNR/SSIM table by number of kept tokens on held-out test images.
+// Rank-aware: only rank 0 writes files.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch.js';
+import { Tokenizer } from '../models/tokenizer/tokenizer.js';
+import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import { DataLoader } from '../data/loader.js';
+import { holdOutValidation } from '../data/split.js';
+import { Subset } from '../data/dataset.js';
+import { makeGrid } from '../data/grid.js';
+import { reconstructionMetrics } from '../eval/reconstruction.js';
+import { RunLogger } from './logging/run-logger.js';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
+import { datasetFromConfig } from './datasets.js';
+import type { TrainerConfig } from './config.js';
+
+export interface TrainOptions { resume?: string; rank?: number; worldSize?: number }
+export interface EvalRow { tokens: number; psnr: number; ssim: number }
+
+export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): Promise<{ step: number; table: EvalRow[] }> {
+  const P = cfg.params;
+  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  if (P.threads) torch.setNumThreads(P.threads);
+  torch.manualSeed(P.seed);
+  const resultDir = P.result_folder;
+  const modelsDir = join(resultDir, 'models');
+  if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), cfg.text); }
+
+  // ---- model ----
+  const tok = Tokenizer.fromConfig({ trainer: { params: { model: P.model } } });
+  tok.train();
+
+  // ---- data: train minus the held-out validation images; test images for the final table ----
+  const trainSpec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
+  const { train, valid } = holdOutValidation(trainSpec.dataset, P.valid_size, 42);
+  const loader = new DataLoader(train, { batchSize: P.batch_size, transform: trainSpec.transform, numWorkers: P.num_workers,
+    dropLast: true, seed: P.seed, rank, worldSize });
+  const testSpec = P.test_dataset ? datasetFromConfig(P.test_dataset, 'trainer.params.test_dataset', 'test') : null;
+
+  // ---- optimisation (SPEC §5.2, §5.3) ----
+  const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
+  const lr = (P.blr * effBatch) / 256;
+  const optimizer = new AdamW(paramGroupsWeightDecay(tok, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
+  const stepsPerEpoch = Math.floor(Math.floor(train.length / worldSize / P.batch_size) / P.grad_accum_steps);
+  if (stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);
+  const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
+  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
+  const scheduler = new LRScheduler(optimizer, P.cosine_lr
+    ? cosineSchedule({ warmupSteps, tInitial: P.num_epoch * stepsPerEpoch })
+    : warmupConstantSchedule({ warmupSteps }));
+  const ema = P.enable_ema ? new EMA(tok, 0.999) : null;
+  const parts = { model: tok, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
+  const precision = P.precision === 'no' ? 'fp32' : P.precision;
+
+  // ---- resume ----
+  let step = 0;
+  const resumeFrom = o.resume === 'auto' ? latestCheckpoint(modelsDir) : o.resume;
+  if (resumeFrom) {
+    const meta = loadCheckpoint(resumeFrom, parts);
+    step = meta.step;
+    loader.sampler.loadState(meta.data);
+    if (rank === 0) console.log(`resumed from ${resumeFrom} at step ${step} (epoch ${meta.data.epoch}, batch ${meta.data.batch})`);
+  }
+  const log = new RunLogger({ dir: resultDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
+  log.log(`lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters`);
+  const save = () => {
+    if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: loader.sampler.state(), configText: cfg.text, keep: P.keep_last });
+  };
+
+  // ---- the loop ----
+  let micro = 0;
+  while (step < totalSteps) {
+    const epoch = loader.sampler.state().epoch;
+    for await (const batch of loader) {
+      const losses = torch.scope(() => {
+        const l = torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' },
+          () => tok.loss(batch.images, { epoch }));
+        const total = l.repa_loss ? l.diff_loss.add(l.repa_loss) : l.diff_loss;
+        total.div(P.grad_accum_steps).backward();
+        return { diff_loss: l.diff_loss.item(), repa_loss: l.repa_loss?.item() };
+      });
+      torch.dispose(batch.images, batch.labels);
+      if (++micro % P.grad_accum_steps !== 0) continue;
+      torch.scope(() => {
+        clipGradNorm_(tok.parameters(), P.max_grad_norm);
+        optimizer.step();
+        optimizer.zeroGrad(true);
+        scheduler.stepUpdate(++step);
+        ema?.update();
+      });
+      log.scalars(step, { ...losses, lr: optimizer.paramGroups[0].lr, epoch });
+      if (step % P.save_every === 0 || step === totalSteps) save();
+      if (step % P.sample_every === 0 && rank === 0) await sampleGrid(tok, valid, trainSpec.transform, P, log, step);
+      if (step >= totalSteps) break;
+    }
+  }
+
+  // ---- final evaluation: PSNR/SSIM by number of kept tokens ----
+  const table = rank === 0 && testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log) : [];
+  await log.close();
+  await loader.close();
+  return { step, table };
+}
+
+/** Token counts to evaluate: the configured list, or powers of two up to numSlots. */
+function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
+  if (Array.isArray(P.eval_num_tokens)) return P.eval_num_tokens as number[];
+  const out: number[] = [];
+  for (let k = 1; k < numSlots; k *= 2) out.push(k);
+  return [...out, numSlots];
+}
+
+/** A grid of validation images and their reconstructions at CFG 1 and the configured CFG. */
+async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number) {
+  const n = Math.min(8, valid.length);
+  const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
+  for await (const batch of loader) {
+    tok.eval();
+    const grid = torch.scope(() => {
+      const rows = [batch.images];
+      for (const cfg of [1, P.cfg]) rows.push(tok.decode(torch.noGrad(() => tok.encode(batch.images)), { cfg, steps: P.eval_steps, seed: 0 }));
+      let all = torch.cat(rows, 0);
+      if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+      return makeGrid(all, { nrow: n, rowLabels: ['input', 'cfg 1', `cfg ${P.cfg}`] });
+    });
+    await log.image('val/reconstruction', grid, step);
+    torch.dispose(grid, batch.images, batch.labels);
+    tok.train();
+  }
+  await loader.close();
+}
+
+/** PSNR/SSIM of EMA-weight reconstructions of test images, per number of kept tokens. */
+async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger): Promise<EvalRow[]> {
+  if (ema) ema.copyTo(tok);
+  tok.eval();
+  const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
+  const counts = tokenCounts(P, tok.numSlots);
+  const sums = counts.map(() => ({ psnr: 0, ssim: 0, batches: 0 }));
+  const loader = new DataLoader(new Subset(spec.dataset, Array.from({ length: n }, (_, i) => i)), { batchSize: Math.min(32, n), transform: spec.transform, shuffle: false });
+  for await (const batch of loader) {
+    const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, seed: 0 });
+    counts.forEach((k, i) => {
+      const m = reconstructionMetrics(rec.get(k)!, batch.images);
+      sums[i].psnr += m.psnr; sums[i].ssim += m.ssim; sums[i].batches++;
+    });
+    torch.dispose([...rec.values()], batch.images, batch.labels);
+  }
+  await loader.close();
+  const table = counts.map((k, i) => ({ tokens: k, psnr: sums[i].psnr / sums[i].batches, ssim: sums[i].ssim / sums[i].batches }));
+  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}):\n tokens   PSNR (dB)   SSIM\n` +
+    table.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n'));
+  return table;
+}
