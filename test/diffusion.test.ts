@@ -8,6 +8,7 @@ import * as torch from '../lib/torch.js';
 import { safetensors } from '../lib/serialization/index.js';
 import { createDiffusion, spaceTimesteps } from '../lib/diffusion/index.js';
 import { UPSTREAM_FIXTURES } from './fixture-paths.js';
+import { assertNear } from './parity.js';
 
 const data = safetensors.loadFile(join(UPSTREAM_FIXTURES, 'case3_diffusion.safetensors'));
 const get = (k: string): torch.Tensor => {
@@ -16,14 +17,6 @@ const get = (k: string): torch.Tensor => {
   return t;
 };
 
-function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, rel = 1e-5): void {
-  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
-  torch.scope(() => {
-    const scale = Math.max(1, ref.abs().max().item());
-    const err = got.double().sub(ref.double()).abs().max().item();
-    assert.ok(err <= rel * scale, `${what}: max abs err ${err} > ${rel * scale}`);
-  });
-}
 
 const names = ['betas', 'alphas_cumprod', 'alphas_cumprod_prev', 'alphas_cumprod_next', 'sqrt_alphas_cumprod',
   'sqrt_one_minus_alphas_cumprod', 'log_one_minus_alphas_cumprod', 'sqrt_recip_alphas_cumprod', 'sqrt_recipm1_alphas_cumprod',

@@ -12,6 +12,7 @@ import {
   DinoVisionTransformer, Dinov2Target, DINOV2_VITB14, dinov2ConfigFromKwargs, dinov2Preprocess, imagenetNormalize,
 } from '../lib/models/dinov2/index.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
+import { assertNear as assertNearRel } from './parity.js';
 
 const cfg = fixturesJson().config.dinov2;
 const config = dinov2ConfigFromKwargs(cfg.class_kwargs);
@@ -26,14 +27,7 @@ const get = (k: string): torch.Tensor => {
 };
 
 const REL = 1e-5;
-function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string): void {
-  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
-  torch.scope(() => {
-    const scale = Math.max(1, ref.abs().max().item());
-    const err = got.double().sub(ref.double()).abs().max().item();
-    assert.ok(err <= REL * scale, `${what}: max abs err ${err} > ${REL * scale}`);
-  });
-}
+const assertNear = (got: torch.Tensor, ref: torch.Tensor, what: string) => assertNearRel(got, ref, what, REL);
 
 function loadModel(path = PKL): DinoVisionTransformer {
   const m = new DinoVisionTransformer(config);

@@ -15,6 +15,7 @@ import { safetensors, loadStateDict, stripPrefix, removeSegment } from '../lib/s
 import { createDiffusion } from '../lib/diffusion/index.js';
 import { DiT, DIT_SIZES, ditSize, createDiT, modulate } from '../lib/models/tokenizer/dit.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
+import { assertNear } from './parity.js';
 
 const cfg = fixturesJson().config;
 const tk = cfg.tokenizer;
@@ -36,14 +37,6 @@ const getter = (m: Map<string, torch.Tensor>, file: string) => (k: string): torc
 const c2 = getter(case2, 'case2');
 const c3 = getter(case3, 'case3');
 
-function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, rel = 1e-5): void {
-  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
-  torch.scope(() => {
-    const scale = Math.max(1, ref.abs().max().item());
-    const err = got.double().sub(ref.double()).abs().max().item();
-    assert.ok(err <= rel * scale, `${what}: max abs err ${err} > ${rel * scale}`);
-  });
-}
 
 const ditState = (file: string, rewrite: (sd: Map<string, torch.Tensor>) => Map<string, torch.Tensor> = (sd) => sd) => {
   const sd = rewrite(loadStateDict(join(UPSTREAM_FIXTURES, file)));

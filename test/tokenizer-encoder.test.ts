@@ -14,6 +14,7 @@ import { VisionTransformer, VIT_SIZES, createVitEncoder } from '../lib/models/to
 import { standardizeTokens, encodeSlots } from '../lib/models/tokenizer/slot-tokens.js';
 import { NestedSampler, prefixMask, nestEnabled, useNestedMask } from '../lib/models/tokenizer/nested-sampler.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
+import { assertNear } from './parity.js';
 
 const cfg = fixturesJson().config;
 const tc = cfg.tokenizer;
@@ -49,14 +50,6 @@ const encoder = buildEncoder();
 const encoder2slot = buildEncoder2slot();
 const images = get(case1, 'in.images');
 
-function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, rel = 1e-5): void {
-  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
-  torch.scope(() => {
-    const scale = Math.max(1, ref.abs().max().item());
-    const err = got.double().sub(ref.double()).abs().max().item();
-    assert.ok(err <= rel * scale, `${what}: max abs err ${err} > ${rel * scale}`);
-  });
-}
 
 test('checkpoint: encoder keys load strictly, in the checkpoint order; the _orig_mod file matches after rewriting', () => torch.scope(() => {
   const keys = [...sd.keys()].filter((k) => k.startsWith('encoder.')).map((k) => k.slice('encoder.'.length));

@@ -17,6 +17,7 @@ import {
   loadVaeCheckpoint, loadDiffusersVae,
 } from '../lib/models/vae/index.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
+import { assertNear } from './parity.js';
 
 const fx = fixturesJson();
 const vaeJson = fx.config.vae;
@@ -30,14 +31,6 @@ const get = (k: string): torch.Tensor => {
   return t;
 };
 
-function assertNear(got: torch.Tensor, ref: torch.Tensor, what: string, tol = 1e-5): void {
-  assert.deepEqual(got.shape, ref.shape, `${what} shape`);
-  torch.scope(() => {
-    const scale = Math.max(1, ref.abs().max().item());
-    const err = got.double().sub(ref.double()).abs().max().item();
-    assert.ok(err <= tol * scale, `${what}: max abs err ${err} > ${tol * scale}`);
-  });
-}
 
 function loadedVae(sd: Map<string, torch.Tensor> = ldmSd): AutoencoderKL {
   const vae = new AutoencoderKL(config).eval();
