@@ -32,6 +32,7 @@ export const TRAINER_KEYS: Record<string, { kind: Kind; default?: unknown; doc: 
   test_dataset: { kind: 'object', doc: '{target, params} of the test data' },
 
   seed: { kind: 'integer', default: 0, doc: 'seed for init, data order and noise' },
+  ema_decay: { kind: 'number', default: 0.999, doc: 'EMA decay (upstream: 0.999, for runs of 100k+ steps)' },
   keep_last: { kind: 'integer', default: 3, doc: 'checkpoints to keep' },
   max_steps: { kind: 'integer', doc: 'stop after this many steps (default: num_epoch epochs)' },
   eval_num_tokens: { kind: 'any', doc: 'token counts for the PSNR/SSIM table and grids, e.g. [1, 4, 16, 64, 256]' },

@@ -52,7 +52,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const scheduler = new LRScheduler(optimizer, P.cosine_lr
     ? cosineSchedule({ warmupSteps, tInitial: P.num_epoch * stepsPerEpoch })
     : warmupConstantSchedule({ warmupSteps }));
-  const ema = P.enable_ema ? new EMA(tok, 0.999) : null;
+  const ema = P.enable_ema ? new EMA(tok, P.ema_decay) : null;
   const parts = { model: tok, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
   const precision = P.precision === 'no' ? 'fp32' : P.precision;
 
