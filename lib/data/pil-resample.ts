@@ -3,6 +3,7 @@
 // torchvision's Resize size rule and ADM's center_crop_arr built on it. Bit-exact with Pillow on
 // the same decoded pixels. Torch-free (runs in the loader's worker threads).
 import { crop, type RawImage } from './raw-image.js';
+import { roundHalfEven } from '../core/py-round.js';
 
 export type PilFilter = 'box' | 'bilinear' | 'bicubic';
 
@@ -127,11 +128,7 @@ export function pilResize(img: RawImage, outW: number, outH: number, filter: Pil
   return x;
 }
 
-/** Python's round(): halves go to the even neighbour. */
-export function roundHalfEven(v: number): number {
-  const f = Math.floor(v), d = v - f;
-  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
-}
+export { roundHalfEven };
 
 /**
  * torchvision's Resize(size) output size for an int size: the short side becomes `size`, the long

@@ -1,5 +1,6 @@
 // Noise schedules of the ADM/DiT Gaussian diffusion, in float64 as numpy computes them upstream:
 // linear betas, timestep respacing ("250", "25", "ddim25", "10,20,30"), and the derived arrays.
+import { roundHalfEven } from '../core/py-round.js';
 
 /** numpy.linspace(start, stop, num) with numpy's rounding: start + i*step, last element = stop. */
 function linspace(start: number, stop: number, num: number): Float64Array {
@@ -8,15 +9,6 @@ function linspace(start: number, stop: number, num: number): Float64Array {
   for (let i = 0; i < num; i++) out[i] = i * step + start;
   if (num > 1) out[num - 1] = stop;
   return out;
-}
-
-/** Python's round(): halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /** ADM's "linear" schedule, scaled so any step count spans the same range as 1000 steps. */
