@@ -11,20 +11,12 @@ import * as ser from '../lib/serialization/index.js';
 import { CheckpointError, ZipReader } from '../lib/serialization/index.js';
 import { bufferSource } from '../lib/serialization/source.js';
 import { UPSTREAM_FIXTURES, LOCAL_FIXTURES } from './fixture-paths.js';
+import { rng as uniformRng } from './gradcheck-helpers.js';
 
 const FIX = UPSTREAM_FIXTURES;
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1) (mulberry32). */
+const rng = (seed: number) => uniformRng(seed, 0, 1);
 
 /** A mutated copy: bytes flipped or set to edge values (mostly inside [lo, hi)), a byte inserted or removed, or a cut. */
 function mutate(src: Buffer, r: () => number, lo = 0, hi = src.length): Buffer {
