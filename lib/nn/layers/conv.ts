@@ -26,6 +26,13 @@ function resetConv(weight: Parameter, bias: Parameter | null): void {
   });
 }
 
+/** PyTorch's check that both channel counts divide into the groups. */
+function checkGroups(inChannels: number, outChannels: number, groups: number): number {
+  if (inChannels % groups !== 0) throw new RangeError('in_channels must be divisible by groups');
+  if (outChannels % groups !== 0) throw new RangeError('out_channels must be divisible by groups');
+  return groups;
+}
+
 export class Conv2d extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -39,9 +46,7 @@ export class Conv2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, o: Conv2dOptions = {}) {
     super();
-    const groups = o.groups ?? 1;
-    if (inChannels % groups !== 0) throw new RangeError('in_channels must be divisible by groups');
-    if (outChannels % groups !== 0) throw new RangeError('out_channels must be divisible by groups');
+    const groups = checkGroups(inChannels, outChannels, o.groups ?? 1);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = pair(kernelSize);
@@ -90,9 +95,7 @@ export class ConvTranspose2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, o: ConvTranspose2dOptions = {}) {
     super();
-    const groups = o.groups ?? 1;
-    if (inChannels % groups !== 0) throw new RangeError('in_channels must be divisible by groups');
-    if (outChannels % groups !== 0) throw new RangeError('out_channels must be divisible by groups');
+    const groups = checkGroups(inChannels, outChannels, o.groups ?? 1);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = pair(kernelSize);
