@@ -1,0 +1,77 @@
+// bf16, the trainer's default precision (SPEC §5: bf16 autocast, fp32 master weights): the
+// tokenizer's loss under CPU autocast computes its matmuls in bf16 yet stays within bf16 rounding of
+// the fp32 loss for the same weights and draws; gradients and weights stay fp32; and train.js with
+// its default precision trains a few steps with finite losses and saves fp32 weights.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import * as torch from '../lib/torch.js';
+import { safetensors } from '../lib/serialization/index.js';
+import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
+
+function tinyTokenizer(): Tokenizer {
+  torch.manualSeed(0);
+  return new Tokenizer({
+    encoder: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, mlpRatio: 2, qkvBias: true }, encImgSize: 32,
+    imageChannels: 1, numSlots: 4, slotDim: 8, normSlots: true, dropPathRate: 0, enableNest: true, vae: 'none',
+    ditModel: { depth: 2, hiddenSize: 32, numHeads: 2, patchSize: 8 },
+  });
+}
+
+test('autocast bf16: matmuls run in bf16, the loss is within bf16 rounding of fp32, grads stay fp32', () => {
+  const tok = tinyTokenizer();
+  // A trained-like decoder: zero-initialised adaLN/output layers would make the output exactly 0 in both precisions.
+  torch.noGrad(() => { for (const p of tok.parameters()) if (p.ndim >= 2) p.add_(torch.randnLike(p), 0.05); });
+  torch.scope(() => {
+    const images = torch.rand(6, 1, 32, 32);
+    const draws = { t: torch.tensor([10, 200, 400, 600, 800, 999]), k: torch.tensor([1, 2, 3, 4, 4, 2]), noise: torch.randn(6, 1, 32, 32) };
+    const f32 = tok.loss(images, { draws }).diff_loss;
+    const lin = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => tok.encoder2slot.forward(torch.randn(2, 32)));
+    assert.equal(lin.dtype, 'bfloat16', 'a Linear under CPU autocast computes in bf16');
+    const b16 = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => tok.loss(images, { draws }).diff_loss);
+    const a = f32.item(), b = b16.item();
+    assert.ok(Number.isFinite(b));
+    assert.notEqual(a, b, 'bf16 must actually change the arithmetic');
+    // bf16 keeps 8 significant bits (relative rounding 2^-9 ≈ 0.2%) per op; a few layers deep, 5% is generous but catches fp32 fallbacks being wrong
+    assert.ok(Math.abs(a - b) <= 0.05 * Math.abs(a), `bf16 loss ${b} vs fp32 ${a}`);
+    b16.backward();
+    for (const [name, p] of tok.namedParameters()) {
+      assert.equal(p.dtype, 'float32', `${name} stays fp32`);
+      if (p.grad) assert.equal(p.grad.dtype, 'float32', `${name}.grad is fp32`);
+    }
+    const encGrad = tok.encoder.patch_embed.proj.weight.grad;
+    assert.ok(encGrad && encGrad.abs().sum().item() > 0, 'gradients reach the encoder through the bf16 decoder');
+  });
+  tok.dispose();
+});
+
+test('train.js trains in its default precision (bf16) and saves fp32 weights', { timeout: 240_000 }, () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'train-bf16-'));
+  const config = join(dir, 'tiny.yaml');
+  // no `precision` key: the default applies
+  writeFileSync(config, stringify({ trainer: { target: 'DiffusionTrainer', params: {
+    num_epoch: 1, max_steps: 12, valid_size: 8, blr: 2e-3, warmup_epochs: 0.001, batch_size: 8, num_workers: 0,
+    save_every: 12, sample_every: 1000, seed: 1, threads: 1, result_folder: join(dir, 'run'),
+    model: { target: 'DiffuseSlot', params: {
+      encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
+      num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
+      vae: 'none', enable_nest: true, num_sampling_steps: '5' } },
+    dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+  } } }));
+  const run = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', config], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /, bf16, /, 'the run reports its precision');
+  const records = readFileSync(join(dir, 'run', 'logs', 'semanticist.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const losses = records.filter((r) => typeof r.diff_loss === 'number').map((r) => r.diff_loss as number);
+  assert.equal(losses.length, 12);
+  assert.ok(losses.every(Number.isFinite));
+  const { entries } = safetensors.readHeader(join(dir, 'run', 'models', 'step12', 'model.safetensors'));
+  assert.ok(entries.length > 10);
+  for (const e of entries) assert.equal(e.dtype, 'float32', `${e.name} saved as fp32`);
+});
