@@ -2,7 +2,7 @@
 // --opt overrides reach nested keys with YAML-typed values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +37,17 @@ test('--opt overrides nested keys with YAML-typed values', () => {
   assert.equal(c.params.model.params.num_slots, 32);
   assert.deepEqual(c.params.eval_num_tokens, [1, 2, 4]);
   assert.throws(() => loadTrainerConfig(join(root, 'configs/tokenizer_l.yaml'), ['trainer.params.batch_size']), /expected key.path=value/);
+});
+
+test('the config text written to the run folder is the one actually used, overrides included', () => {
+  const file = join(root, 'configs/tokenizer_l.yaml');
+  const plain = loadTrainerConfig(file);
+  assert.equal(plain.text, readFileSync(file, 'utf8'));
+  const c = loadTrainerConfig(file, ['trainer.params.batch_size=8', 'trainer.params.model.params.num_slots=32']);
+  assert.match(c.text, /^# .*tokenizer_l\.yaml with --opt trainer\.params\.batch_size=8 --opt trainer\.params\.model\.params\.num_slots=32\n/);
+  // reading it back gives the same config
+  const again = loadTrainerConfig(write(c.text));
+  assert.deepEqual(again.raw, c.raw);
+  assert.equal(again.params.batch_size, 8);
+  assert.equal(again.params.model.params.num_slots, 32);
 });

@@ -2,7 +2,7 @@
 // dataset, test_dataset), checked key by key: an unknown or misspelled key is an error naming it
 // and listing the valid ones, and every value is type-checked. `--opt a.b.c=value` overrides.
 import { readFileSync, existsSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 type Kind = 'number' | 'integer' | 'boolean' | 'string' | 'object' | 'any';
 
@@ -89,5 +89,7 @@ export function loadTrainerConfig(file: string, overrides: string[] = []): Train
   }
   if (!['bf16', 'fp16', 'fp32', 'no'].includes(params.precision)) throw new Error(`${file}: trainer.params.precision must be 'bf16', 'fp16' or 'fp32', got '${params.precision}'`);
   if (!params.model) throw new Error(`${file}: trainer.params.model is required`);
-  return { target: String(trainer.target ?? ''), params, raw, text };
+  // the config actually used: the file as written, or with the overrides applied
+  const used = overrides.length ? `# ${file} with --opt ${overrides.join(' --opt ')}\n${stringify(raw)}` : text;
+  return { target: String(trainer.target ?? ''), params, raw, text: used };
 }
