@@ -99,3 +99,25 @@ test('vb gradient flows only to the variance channels', () => torch.scope(() => 
   assert.equal(g.narrow(1, 0, 16).abs().max().item(), 0);
   assert.ok(g.narrow(1, 16, 16).abs().max().item() > 0);
 }));
+
+test('predictXstart (start_x): the mse target is x_0, and an exact x_0 gives the same posterior, vb and step as the exact eps', () => torch.scope(() => {
+  const d = createDiffusion('', { predictXstart: true });
+  const eps = createDiffusion('');
+  torch.manualSeed(5);
+  const x0 = torch.rand(3, 2, 4, 4).mul(2).sub(1);
+  const noise = torch.randn(3, 2, 4, 4);
+  const t = torch.tensor([1, 500, 999]);
+  const xT = d.qSample(x0, t, noise);
+  const v = torch.rand(3, 2, 4, 4).mul(2).sub(1);   // any learned-variance channels
+  const out = d.trainingLossesFromOutput(torch.cat([x0, v], 1), x0, xT, t, noise);
+  assert.deepEqual(out.mse.tolist(), [0, 0, 0], 'predicting x_0 exactly has zero mse');
+  // the same prediction written as eps for the epsilon model: both give the same posterior, so the same vb
+  const asEps = eps.trainingLossesFromOutput(torch.cat([noise, v], 1), x0, xT, t, noise);
+  assertNear(out.vb, asEps.vb, 'vb', 1e-4);
+  // and the same ancestral step (the start_x model returns x_0 where the eps model returns eps)
+  const z = torch.randn(3, 2, 4, 4);
+  const a = d.pSample(() => torch.cat([x0, v], 1), xT, t, { noise: z }).sample;
+  const b = eps.pSample(() => torch.cat([noise, v], 1), xT, t, { noise: z }).sample;
+  assertNear(a, b, 'sample', 1e-4);
+  d.dispose(); eps.dispose();
+}));

@@ -1,6 +1,6 @@
 // The tokenizer's config in the upstream schema (configs/tokenizer_*.yaml: trainer.params.model =
-// {target, params}) → TokenizerOptions, with our extensions (explicit sizes, vae 'none', weight
-// files). Unknown keys are errors that name the key and list the valid ones.
+// {target, params}) → TokenizerOptions, with our extensions (explicit sizes, vae 'none',
+// image_channels, predict_xstart, weight files). Unknown keys are errors that name the key and list the valid ones.
 import { readFileSync, existsSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { TokenizerOptions } from './tokenizer.js';
@@ -27,6 +27,7 @@ const KEYS: Record<string, Spec> = {
   vae: ['vae', 'string'], dit_model: ['ditModel', 'size'], num_sampling_steps: ['numSamplingSteps', 'string'],
   use_repa: ['useRepa', 'boolean'], repa_encoder_depth: ['repaEncoderDepth', 'number'], repa_loss_weight: ['repaLossWeight', 'number'],
   repa_z_dim: ['repaZDim', 'number'], projector_dim: ['projectorDim', 'number'], image_channels: ['imageChannels', 'number'],
+  predict_xstart: ['predictXstart', 'boolean'],
   vae_checkpoint: ['vaeCheckpoint', 'string'], dinov2_checkpoint: ['dinov2Checkpoint', 'string'], vae_config: ['vaeConfig', 'any'],
   // upstream keys with no effect on the model
   enc_use_mlp: [null, 'any'], eval_fid: [null, 'any'], fid_stats: [null, 'any'], ckpt_path: [null, 'any'],

@@ -69,6 +69,13 @@ export interface TokenizerOptions {
   projectorDim?: number;
   /** Image channels (3; 1 for grayscale data with vae 'none'). */
   imageChannels?: number;
+  /**
+   * The DiT predicts x_0 instead of the noise (create_diffusion's predict_xstart; upstream: false).
+   * Our extension for small pixel-space runs: the x_0 loss weighs the high-noise steps, where only
+   * the tokens can tell the image, as much as the low-noise ones, so the decoder learns to use the
+   * tokens within minutes instead of hours.
+   */
+  predictXstart?: boolean;
 }
 
 const DEFAULTS: Required<Omit<TokenizerOptions, 'encoder' | 'ditModel'>> & { encoder: string; ditModel: string } = {
@@ -76,7 +83,7 @@ const DEFAULTS: Required<Omit<TokenizerOptions, 'encoder' | 'ditModel'>> & { enc
   encoder: 'vit_base_patch16', encImgSize: 256, encCausal: true, dropPathRate: 0.1, numSlots: 16, slotDim: 256,
   normSlots: false, enableNest: false, enableNestAfter: -1, vae: 'stabilityai/sd-vae-ft-ema', ditModel: 'DiT-B-4',
   numSamplingSteps: 'ddim25', useRepa: false, repaEncoderDepth: 8, repaLossWeight: 1, repaZDim: 768, projectorDim: 2048,
-  imageChannels: 3,
+  imageChannels: 3, predictXstart: false,
 };
 
 /** Random draws a caller may fix (tests replay upstream's recorded draws). */
@@ -135,7 +142,7 @@ export class Tokenizer extends Module {
     this.encoder2slot = new Linear(enc.embedDim, o.slotDim);
     this.nestedSampler = new NestedSampler(o.numSlots);
     this.enableNest = o.enableNest;
-    this.diffusion = createDiffusion('');
+    this.diffusion = createDiffusion('', { predictXstart: o.predictXstart });
   }
 
   // ---- frozen parts ----------------------------------------------------------------------
@@ -188,7 +195,7 @@ export class Tokenizer extends Module {
 
   private genDiffusion(steps: string): GaussianDiffusion {
     let d = this.#genDiffusions.get(steps);
-    if (!d) { d = createDiffusion(steps); this.#genDiffusions.set(steps, d); }
+    if (!d) { d = createDiffusion(steps, { predictXstart: this.options.predictXstart }); this.#genDiffusions.set(steps, d); }
     return d;
   }
 
