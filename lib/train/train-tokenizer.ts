@@ -17,6 +17,7 @@ import { RunLogger } from './logging/run-logger.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { datasetFromConfig } from './datasets.js';
 import type { TrainerConfig } from './config.js';
+import type { Tensor } from '../core/tensor.js';
 
 export interface TrainOptions { resume?: string; rank?: number; worldSize?: number }
 export interface EvalRow { tokens: number; psnr: number; ssim: number }
@@ -100,7 +101,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   }
 
   // ---- final evaluation: PSNR/SSIM by number of kept tokens ----
-  const table = rank === 0 && testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log) : [];
+  const table = rank === 0 && testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log, step) : [];
   await log.close();
   await loader.close();
   return { step, table };
@@ -114,19 +115,33 @@ function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
   return [...out, numSlots];
 }
 
-/** A grid of validation images and their reconstructions at CFG 1 and the configured CFG. */
+/**
+ * Rows of a grid for images (B, C, H, W): the inputs, the reconstruction from all tokens at CFG 1,
+ * then one row per number of kept tokens at the configured CFG. Returns the grid (C', H', W').
+ */
+function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, any>): Tensor {
+  return torch.scope(() => {
+    const tokens = torch.noGrad(() => tok.encode(images));
+    const counts = tokenCounts(P, tok.numSlots);
+    const rows = [images, tok.decode(tokens, { cfg: 1, steps: P.eval_steps, seed: 0 })];
+    const labels = ['input', `cfg 1, ${tok.numSlots} tok`];
+    for (const k of counts) {
+      rows.push(tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, seed: 0 }));
+      labels.push(`cfg ${P.cfg}, ${k} tok`);
+    }
+    let all = torch.cat(rows, 0);
+    if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+    return makeGrid(all, { nrow: images.size(0), rowLabels: labels });
+  });
+}
+
+/** A grid of validation images and their reconstructions (see reconstructionGrid), current weights. */
 async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number) {
   const n = Math.min(8, valid.length);
   const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
   for await (const batch of loader) {
     tok.eval();
-    const grid = torch.scope(() => {
-      const rows = [batch.images];
-      for (const cfg of [1, P.cfg]) rows.push(tok.decode(torch.noGrad(() => tok.encode(batch.images)), { cfg, steps: P.eval_steps, seed: 0 }));
-      let all = torch.cat(rows, 0);
-      if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
-      return makeGrid(all, { nrow: n, rowLabels: ['input', 'cfg 1', `cfg ${P.cfg}`] });
-    });
+    const grid = reconstructionGrid(tok, batch.images, P);
     await log.image('val/reconstruction', grid, step);
     torch.dispose(grid, batch.images, batch.labels);
     tok.train();
@@ -135,14 +150,22 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Reco
 }
 
 /** PSNR/SSIM of EMA-weight reconstructions of test images, per number of kept tokens. */
-async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger): Promise<EvalRow[]> {
+async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger, step: number): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
   const counts = tokenCounts(P, tok.numSlots);
   const sums = counts.map(() => ({ psnr: 0, ssim: 0, batches: 0 }));
   const loader = new DataLoader(new Subset(spec.dataset, Array.from({ length: n }, (_, i) => i)), { batchSize: Math.min(32, n), transform: spec.transform, shuffle: false });
+  let first = true;
+  let gridFile: string | null = null;
   for await (const batch of loader) {
+    if (first) {
+      first = false;
+      const grid = torch.scope(() => reconstructionGrid(tok, batch.images.narrow(0, 0, Math.min(8, batch.images.size(0))), P));
+      gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
+      grid.dispose();
+    }
     const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, seed: 0 });
     counts.forEach((k, i) => {
       const m = reconstructionMetrics(rec.get(k)!, batch.images);
@@ -154,5 +177,6 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
   const table = counts.map((k, i) => ({ tokens: k, psnr: sums[i].psnr / sums[i].batches, ssim: sums[i].ssim / sums[i].batches }));
   log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}):\n tokens   PSNR (dB)   SSIM\n` +
     table.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n'));
+  if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   return table;
 }

@@ -92,15 +92,16 @@ export class RunLogger {
    * Logs an image (3, H, W) in [0, 1] or uint8 (e.g. makeGrid's output): to TensorBoard under `tag`,
    * and as `<imagesDir>/<tag>_<step, 7 digits>.png`. The tensor is not freed.
    */
-  async image(tag: string, img: Tensor, step: number): Promise<void> {
-    if (!this.active) return;
+  async image(tag: string, img: Tensor, step: number): Promise<string | null> {
+    if (!this.active) return null;
     if (this.closed) throw new Error('RunLogger is closed');
     const enc = await encodePng(img);
     this.tb?.addImagePng(tag, enc, step);
-    if (this.imagesDir !== null) {
-      mkdirSync(this.imagesDir, { recursive: true });
-      writeFileAtomic(join(this.imagesDir, `${fileTag(tag)}_${String(step).padStart(7, '0')}.png`), enc.png);
-    }
+    if (this.imagesDir === null) return null;
+    mkdirSync(this.imagesDir, { recursive: true });
+    const file = join(this.imagesDir, `${fileTag(tag)}_${String(step).padStart(7, '0')}.png`);
+    writeFileAtomic(file, enc.png);
+    return file;
   }
 
   /** Prints a message (above the progress line on a TTY). Rank 0 only. */
