@@ -31,6 +31,8 @@ export interface SampleLoopOptions {
   progress?: (i: number, total: number, sample: Tensor) => void;
   /** DDIM's eta (0 = deterministic); used by ddimSampleLoop only. */
   eta?: number;
+  /** Clamp each step's predicted x_0 to [-1, 1] (ADM's clip_denoised, for pixel-space data; default false). */
+  clipDenoised?: boolean;
 }
 
 export class GaussianDiffusion {
@@ -153,7 +155,7 @@ export class GaussianDiffusion {
 
   /** Ancestral sampling from x_T ~ N(0, I) through every (respaced) step, under noGrad. */
   pSampleLoop(model: ModelFn, shape: number[], o: SampleLoopOptions = {}): Tensor {
-    return this.loop(shape, o, (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img) }).sample);
+    return this.loop(shape, o, (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised }).sample);
   }
 
   /** One DDIM step (eta = 0: deterministic). */
@@ -174,7 +176,7 @@ export class GaussianDiffusion {
   }
 
   ddimSampleLoop(model: ModelFn, shape: number[], o: SampleLoopOptions = {}): Tensor {
-    return this.loop(shape, o, (img, t, i) => this.ddimSample(model, img, t, { eta: o.eta, noise: o.stepNoise?.(i, img) }).sample);
+    return this.loop(shape, o, (img, t, i) => this.ddimSample(model, img, t, { eta: o.eta, noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised }).sample);
   }
 
   private loop(shape: number[], o: SampleLoopOptions, step: (img: Tensor, t: Tensor, i: number) => Tensor): Tensor {

@@ -52,7 +52,7 @@ export interface TokenizerOptions {
   /** Standardise each token (unbiased std, no eps). */
   normSlots?: boolean;
   enableNest?: boolean;
-  /** Epoch from which the nested first-k mask is always used (-1: never switch). */
+  /** Epoch from which the nested first-k mask is always used (-1: never switch); the trainer passes the epoch with its fraction done, so 0.25 switches a quarter into the first epoch. */
   enableNestAfter?: number;
   /** The VAE's name: a MAR KL-16 ('mar' in the name: 16 channels, stride 16), an SD-VAE (4, /8), or 'none' (pixels). */
   vae?: string;
@@ -101,6 +101,13 @@ export interface SampleOptions {
   /** Initial noise z_T (B, C, h, w) and per-step noise (tests replay recorded draws). */
   noise?: Tensor;
   stepNoise?: (i: number, like: Tensor) => Tensor;
+  /**
+   * 'ddpm': ancestral sampling with the learned variance (upstream DiffuseSlot.sample); 'ddim':
+   * deterministic DDIM (eta 0) over the same respaced steps, which ignores the learned variance.
+   */
+  sampler?: 'ddpm' | 'ddim';
+  /** Clamp each step's predicted x_0 to [-1, 1] (default: true for pixels, vae 'none'; false for VAE latents, as upstream). */
+  clipDenoised?: boolean;
   /** Called after each step with the (both-halves) sample; copy it to keep it. */
   progress?: (step: number, total: number, sample: Tensor) => void;
 }
@@ -225,9 +232,16 @@ export class Tokenizer extends Module {
       }
       const stepNoise = o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen }).to(like.device) : undefined);
       const diffusion = this.genDiffusion(o.steps ?? this.options.numSamplingSteps);
-      let samples = diffusion.pSampleLoop(model, z.shape, {
-        noise: z, stepNoise, progress: o.progress ? (i, n, img) => o.progress!(i + 1, n, img) : undefined,
-      });
+      // Pixels (vae 'none') are known to lie in [-1, 1]: clamp each step's x_0 there, as ADM's
+      // pixel-space models sample; latents (upstream) are not clamped.
+      const clipDenoised = o.clipDenoised ?? this.options.vae === 'none';
+      const loopOptions = {
+        noise: z, stepNoise, clipDenoised,
+        progress: o.progress ? (i: number, n: number, img: Tensor) => o.progress!(i + 1, n, img) : undefined,
+      };
+      const sampler = o.sampler ?? 'ddpm';
+      if (sampler !== 'ddpm' && sampler !== 'ddim') throw new Error(`Tokenizer.sample: unknown sampler '${String(sampler)}' (known: ddpm, ddim)`);
+      const samples = sampler === 'ddim' ? diffusion.ddimSampleLoop(model, z.shape, loopOptions) : diffusion.pSampleLoop(model, z.shape, loopOptions);
       return cfg !== 1 ? samples.narrow(0, 0, B) : samples;
     }));
   }
