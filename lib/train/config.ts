@@ -34,9 +34,10 @@ export const TRAINER_KEYS: Record<string, { kind: Kind; default?: unknown; doc: 
   seed: { kind: 'integer', default: 0, doc: 'seed for init, data order and noise' },
   ema_decay: { kind: 'number', default: 0.999, doc: 'EMA decay (upstream: 0.999, for runs of 100k+ steps)' },
   keep_last: { kind: 'integer', default: 3, doc: 'checkpoints to keep' },
-  max_steps: { kind: 'integer', doc: 'stop after this many steps (default: num_epoch epochs)' },
+  max_steps: { kind: 'integer', doc: 'stop after this many steps (default: num_epoch epochs); the cosine schedule ends there' },
   eval_num_tokens: { kind: 'any', doc: 'token counts for the PSNR/SSIM table and grids, e.g. [1, 4, 16, 64, 256]' },
   eval_steps: { kind: 'string', doc: "decoder sampling steps for evaluation (default: the model's)" },
+  eval_sampler: { kind: 'string', default: 'ddpm', doc: "decoder sampler for grids and the table: 'ddpm' (ancestral, upstream) or 'ddim' (deterministic)" },
   eval_size: { kind: 'integer', default: 64, doc: 'test images in the final PSNR/SSIM table' },
   threads: { kind: 'integer', doc: 'intra-op threads (default: cores)' },
 };
@@ -88,6 +89,7 @@ export function loadTrainerConfig(file: string, overrides: string[] = []): Train
     params[k] = v;
   }
   if (!['bf16', 'fp16', 'fp32', 'no'].includes(params.precision)) throw new Error(`${file}: trainer.params.precision must be 'bf16', 'fp16' or 'fp32', got '${params.precision}'`);
+  if (!['ddpm', 'ddim'].includes(params.eval_sampler)) throw new Error(`${file}: trainer.params.eval_sampler must be 'ddpm' or 'ddim', got '${params.eval_sampler}'`);
   if (!params.model) throw new Error(`${file}: trainer.params.model is required`);
   // the config actually used: the file as written, or with the overrides applied
   const used = overrides.length ? `# ${file} with --opt ${overrides.join(' --opt ')}\n${stringify(raw)}` : text;

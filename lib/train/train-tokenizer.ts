@@ -46,12 +46,13 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
   const lr = (P.blr * effBatch) / 256;
   const optimizer = new AdamW(paramGroupsWeightDecay(tok, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
-  const stepsPerEpoch = Math.floor(Math.floor(train.length / worldSize / P.batch_size) / P.grad_accum_steps);
+  const batchesPerEpoch = loader.numBatches;
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
   if (stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);
   const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
   const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
   const scheduler = new LRScheduler(optimizer, P.cosine_lr
-    ? cosineSchedule({ warmupSteps, tInitial: P.num_epoch * stepsPerEpoch })
+    ? cosineSchedule({ warmupSteps, tInitial: totalSteps })
     : warmupConstantSchedule({ warmupSteps }));
   const ema = P.enable_ema ? new EMA(tok, P.ema_decay) : null;
   const parts = { model: tok, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
@@ -77,9 +78,12 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   while (step < totalSteps) {
     const epoch = loader.sampler.state().epoch;
     for await (const batch of loader) {
+      // The nesting switch sees the epoch with the fraction done (floor = the epoch, so an integer
+      // enable_nest_after acts as upstream; a fractional one switches mid-epoch, for short runs).
+      const nestEpoch = batch.epoch + batch.batch / batchesPerEpoch;
       const losses = torch.scope(() => {
         const l = torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' },
-          () => tok.loss(batch.images, { epoch }));
+          () => tok.loss(batch.images, { epoch: nestEpoch }));
         const total = l.repa_loss ? l.diff_loss.add(l.repa_loss) : l.diff_loss;
         total.div(P.grad_accum_steps).backward();
         return { diff_loss: l.diff_loss.item(), repa_loss: l.repa_loss?.item() };
@@ -116,19 +120,22 @@ function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
 }
 
 /**
- * Rows of a grid for images (B, C, H, W): the inputs, the reconstruction from all tokens at CFG 1,
- * then one row per number of kept tokens at the configured CFG. Returns the grid (C', H', W').
+ * Rows of a grid for images (B, C, H, W): the inputs, one row per number of kept tokens at the
+ * configured decoder CFG, and the reconstruction from all tokens at the other CFG of {1, 3}.
+ * Returns the grid (C', H', W').
  */
 function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, any>): Tensor {
   return torch.scope(() => {
     const tokens = torch.noGrad(() => tok.encode(images));
-    const counts = tokenCounts(P, tok.numSlots);
-    const rows = [images, tok.decode(tokens, { cfg: 1, steps: P.eval_steps, seed: 0 })];
-    const labels = ['input', `cfg 1, ${tok.numSlots} tok`];
-    for (const k of counts) {
-      rows.push(tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, seed: 0 }));
+    const rows = [images];
+    const labels = ['input'];
+    for (const k of tokenCounts(P, tok.numSlots)) {
+      rows.push(tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
       labels.push(`cfg ${P.cfg}, ${k} tok`);
     }
+    const other = P.cfg === 1 ? 3 : 1;
+    rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
+    labels.push(`cfg ${other}, ${tok.numSlots} tok`);
     let all = torch.cat(rows, 0);
     if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
     return makeGrid(all, { nrow: images.size(0), rowLabels: labels });
@@ -166,7 +173,7 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
       gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
       grid.dispose();
     }
-    const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, seed: 0 });
+    const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
     counts.forEach((k, i) => {
       const m = reconstructionMetrics(rec.get(k)!, batch.images);
       sums[i].psnr += m.psnr; sums[i].ssim += m.ssim; sums[i].batches++;
@@ -175,7 +182,7 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
   }
   await loader.close();
   const table = counts.map((k, i) => ({ tokens: k, psnr: sums[i].psnr / sums[i].batches, ssim: sums[i].ssim / sums[i].batches }));
-  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}):\n tokens   PSNR (dB)   SSIM\n` +
+  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps):\n tokens   PSNR (dB)   SSIM\n` +
     table.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n'));
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   return table;
