@@ -51,3 +51,15 @@ test('the config text written to the run folder is the one actually used, overri
   assert.equal(again.params.batch_size, 8);
   assert.equal(again.params.model.params.num_slots, 32);
 });
+
+test('the built-in Fashion-MNIST config loads and builds its tokenizer', async () => {
+  const { Tokenizer } = await import('../lib/models/tokenizer/tokenizer.js');
+  const c = loadTrainerConfig(join(root, 'configs/tokenizer_fmnist.yaml'));
+  assert.equal(c.params.dataset.target, 'FashionMNIST');
+  const tok = Tokenizer.fromConfig({ trainer: { params: { model: c.params.model } } });
+  assert.equal(tok.latentChannels, 1);
+  assert.equal(tok.latentSize, 32);
+  assert.equal(tok.numSlots, 16);
+  assert.ok(tok.numParameters() > 1e5);
+  tok.dispose();
+});
