@@ -1,7 +1,8 @@
 // bf16, the trainer's default precision (SPEC §5: bf16 autocast, fp32 master weights): the
 // tokenizer's loss under CPU autocast computes its matmuls in bf16 yet stays within bf16 rounding of
 // the fp32 loss for the same weights and draws; gradients and weights stay fp32; and train.js with
-// its default precision trains a few steps with finite losses and saves fp32 weights.
+// its default precision trains a few steps with finite losses, logs validation PSNR/SSIM per number of
+// tokens at sample_every, and saves fp32 weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -57,7 +58,7 @@ test('train.js trains in its default precision (bf16) and saves fp32 weights', {
   // no `precision` key: the default applies
   writeFileSync(config, stringify({ trainer: { target: 'DiffusionTrainer', params: {
     num_epoch: 1, max_steps: 12, valid_size: 8, blr: 2e-3, warmup_epochs: 0.001, batch_size: 8, num_workers: 0,
-    save_every: 12, sample_every: 1000, seed: 1, threads: 1, result_folder: join(dir, 'run'),
+    save_every: 12, sample_every: 6, eval_num_tokens: [1, 4], seed: 1, threads: 1, result_folder: join(dir, 'run'),
     model: { target: 'DiffuseSlot', params: {
       encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
       num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
@@ -69,6 +70,13 @@ test('train.js trains in its default precision (bf16) and saves fp32 weights', {
   assert.match(run.stderr, /, bf16, /, 'the run reports its precision');
   const records = readFileSync(join(dir, 'run', 'logs', 'semanticist.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const losses = records.filter((r) => typeof r.diff_loss === 'number').map((r) => r.diff_loss as number);
+  // validation PSNR/SSIM per number of tokens at each sample_every step
+  const evals = records.filter((r) => typeof r['val/psnr_k1'] === 'number');
+  assert.deepEqual(evals.map((r) => r.step), [6, 12]);
+  for (const r of evals) for (const k of [1, 4]) {
+    assert.ok(r[`val/psnr_k${k}`] > 0 && r[`val/psnr_k${k}`] < 60, `psnr k${k} ${r[`val/psnr_k${k}`]}`);
+    assert.ok(r[`val/ssim_k${k}`] > -1 && r[`val/ssim_k${k}`] <= 1);
+  }
   assert.equal(losses.length, 12);
   assert.ok(losses.every(Number.isFinite));
   const { entries } = safetensors.readHeader(join(dir, 'run', 'models', 'step12', 'model.safetensors'));

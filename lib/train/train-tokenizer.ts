@@ -124,14 +124,20 @@ function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
  * configured decoder CFG, and the reconstruction from all tokens at the other CFG of {1, 3}.
  * Returns the grid (C', H', W').
  */
-function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, any>): Tensor {
+function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, any>, metrics?: Record<string, number>): Tensor {
   return torch.scope(() => {
     const tokens = torch.noGrad(() => tok.encode(images));
     const rows = [images];
     const labels = ['input'];
     for (const k of tokenCounts(P, tok.numSlots)) {
-      rows.push(tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
+      const rec = tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
+      rows.push(rec);
       labels.push(`cfg ${P.cfg}, ${k} tok`);
+      if (metrics) {
+        const m = reconstructionMetrics(rec, images);
+        metrics[`val/psnr_k${k}`] = m.psnr;
+        metrics[`val/ssim_k${k}`] = m.ssim;
+      }
     }
     const other = P.cfg === 1 ? 3 : 1;
     rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
@@ -142,13 +148,15 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, an
   });
 }
 
-/** A grid of validation images and their reconstructions (see reconstructionGrid), current weights. */
+/** A grid of validation images and their reconstructions (see reconstructionGrid), current weights, with PSNR/SSIM per k logged. */
 async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number) {
   const n = Math.min(8, valid.length);
   const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
   for await (const batch of loader) {
     tok.eval();
-    const grid = reconstructionGrid(tok, batch.images, P);
+    const metrics: Record<string, number> = {};
+    const grid = reconstructionGrid(tok, batch.images, P, metrics);
+    log.evalScalars(step, metrics);
     await log.image('val/reconstruction', grid, step);
     torch.dispose(grid, batch.images, batch.labels);
     tok.train();

@@ -88,6 +88,14 @@ export class RunLogger {
     this.progress?.update(step, { epoch, lr });
   }
 
+  /** Logs evaluation values (e.g. val/psnr_k4) to TensorBoard and the JSONL log only, not the progress line. */
+  evalScalars(step: number, values: Record<string, number>): void {
+    if (!this.active) return;
+    if (this.closed) throw new Error('RunLogger is closed');
+    this.tb?.addScalars(values, step);
+    this.jsonl?.log(step, values);
+  }
+
   /**
    * Logs an image (3, H, W) in [0, 1] or uint8 (e.g. makeGrid's output): to TensorBoard under `tag`,
    * and as `<imagesDir>/<tag>_<step, 7 digits>.png`. The tensor is not freed.
