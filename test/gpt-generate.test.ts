@@ -2,9 +2,9 @@
 // against the upstream fixtures: the training loss of case 4 end to end (label drop, x0 and t
 // replayed), and generate() of case 5b — KV-cached autoregression with CFG halves and the linear
 // schedule over the recorded 8 × (1 + 249) head draws: every per-token condition, scale and token.
-// Sizes and arguments come from fixtures.json. Tolerance |a − b| ≤ 1e-5·max(1, max|ref|), except
-// the generated tokens: each one feeds the next token's condition through the GPT, so float32
-// differences compound over 8 tokens × 250 SDE steps; those use 1e-4 (the issue's bound).
+// Sizes and arguments come from fixtures.json. Tolerance |a − b| ≤ 1e-5·max(1, max|ref|) everywhere,
+// the 8 chained tokens included (each feeds the next token's condition; measured: 1.3e-5 absolute
+// on tokens of magnitude 7.5 after 8 × 250 SDE steps).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -69,10 +69,10 @@ test('case 5b: generate() with CFG and the linear schedule reproduces every cond
   });
   assert.deepEqual(cfgs, c5b('out.step_cfg').tolist());
   for (let k = 0; k < n; k++) {
-    assertNear(conds[k], c5b('out.step_cond').select(0, k), `step_cond[${k}]`, 1e-4);
-    assertNear(toks[k], c5b('out.step_token').select(0, k), `step_token[${k}]`, 1e-4);
+    assertNear(conds[k], c5b('out.step_cond').select(0, k), `step_cond[${k}]`);
+    assertNear(toks[k], c5b('out.step_token').select(0, k), `step_token[${k}]`);
   }
-  assertNear(out, c5b('out.tokens'), 'tokens', 1e-4);
+  assertNear(out, c5b('out.tokens'), 'tokens');
   assert.equal(gpt.cacheInfo, null, 'the caches are freed after generating');
   torch.dispose(conds, toks);
 }));
