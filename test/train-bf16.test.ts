@@ -83,3 +83,20 @@ test('train.js trains in its default precision (bf16) and saves fp32 weights', {
   assert.ok(entries.length > 10);
   for (const e of entries) assert.equal(e.dtype, 'float32', `${e.name} saved as fp32`);
 });
+
+test('norms under CPU autocast take a bf16 input with fp32 affine parameters and compute in fp32 (PyTorch 2.x policy)', () => torch.scope(() => {
+  const ln = new torch.nn.LayerNorm(8);
+  const lin = new torch.nn.Linear(8, 8);
+  const x = torch.randn(3, 8);
+  const y = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => ln.forward(lin.forward(x)));
+  assert.equal(y.dtype, 'float32');
+  const h = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => lin.forward(x));
+  assert.equal(h.dtype, 'bfloat16');
+  const ref = ln.forward(h.float());
+  assert.ok(y.sub(ref).abs().max().item() < 1e-5);
+  const gn = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => torch.nn.functional.groupNorm(torch.randn(2, 4, 3, 3).bfloat16(), 2, torch.ones(4), torch.zeros(4)));
+  assert.equal(gn.dtype, 'float32');
+  // outside autocast nothing is cast: same-dtype calls are untouched
+  assert.equal(torch.nn.functional.groupNorm(torch.randn(2, 4, 3, 3).bfloat16(), 2, torch.ones(4).bfloat16(), torch.zeros(4).bfloat16()).dtype, 'bfloat16');
+  ln.dispose(); lin.dispose();
+}));

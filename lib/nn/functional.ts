@@ -50,12 +50,33 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
   return new Tensor(call(O.convT2d, input._h, weight._h, h(bias), stride, padding, outputPadding, groups, dilation));
 }
 
+/**
+ * A low-precision input with fp32 affine parameters under autocast runs in fp32, as PyTorch 2.x's
+ * autocast policy for the norms does (libtorch 1.13's CPU autocast leaves them alone, and the op
+ * then rejects the mixed dtypes).
+ */
+function normInput(input: Tensor, weight?: Tensor | null): Tensor {
+  if (!weight || weight.dtype === input.dtype || input.dtype === 'float32') return input;
+  const device = input.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  return native.autocastState(device)[0] ? input.float() : input;
+}
+
 export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return new Tensor(call(O.layerNorm, input._h, normalizedShape, h(weight), h(bias), eps, true));
+  const x = normInput(input, weight);
+  try {
+    return new Tensor(call(O.layerNorm, x._h, normalizedShape, h(weight), h(bias), eps, true));
+  } finally {
+    if (x !== input) x.dispose();
+  }
 }
 
 export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return new Tensor(call(O.groupNorm, input._h, numGroups, h(weight), h(bias), eps, true));
+  const x = normInput(input, weight);
+  try {
+    return new Tensor(call(O.groupNorm, x._h, numGroups, h(weight), h(bias), eps, true));
+  } finally {
+    if (x !== input) x.dispose();
+  }
 }
 
 /**
