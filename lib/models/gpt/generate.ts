@@ -12,7 +12,7 @@
 // The tokens come back as (B, n, slotDim) in the cache dtype (as upstream's `seq`), and the caches are
 // freed before returning, also on error.
 import type { Tensor } from '../../core/tensor.js';
-import { scope, keep } from '../../core/scope.js';
+import { scope } from '../../core/scope.js';
 import { noGrad, isAutocastEnabled } from '../../core/modes.js';
 import { cat, stack } from '../../core/functions.js';
 import { fullLike } from '../../core/creation.js';
@@ -71,7 +71,7 @@ export function generate(gpt: GPT<DiffLoss>, labels: Tensor, numTokens: number, 
         o.onToken?.(k, { cond, cfg, token });
         tokens.push(token);
       }
-      return keep(stack(tokens, 1).to(dtype));
+      return stack(tokens, 1).to(dtype);
     } finally {
       gpt.clearCaches();
     }
