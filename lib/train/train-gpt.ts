@@ -1,0 +1,196 @@
+// The ϵLlamaGen training loop (upstream GPTTrainer, SPEC §4.3, §4.6, §5), top to bottom:
+// config → frozen tokenizer (ae_model) and GPT → token cache (or tokens on the fly) → optimizer,
+// schedule, EMA → (resume) → for each step: the first train_num_slots tokens and the labels, the
+// diffusion loss under autocast, backward, clip, AdamW, schedule, EMA, log → checkpoints and
+// class-conditional sample grids (one row per class, one column per token prefix).
+// Warmup is counted in steps of the training batch (upstream computed it from the cache loader's
+// length, ~2 M steps instead of the intended 100 epochs; SPEC §5.3 — not reproduced here).
+// Rank-aware: only rank 0 writes files.
+import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as torch from '../torch.js';
+import type { Tensor } from '../core/tensor.js';
+import { Tokenizer } from '../models/tokenizer/tokenizer.js';
+import type { GPT } from '../models/gpt/gpt.js';
+import type { DiffLoss } from '../models/gpt/diffloss.js';
+import { generate } from '../models/gpt/generate.js';
+import { resolveWeightsFile } from '../models/gpt/generator.js';
+import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import { DataLoader } from '../data/loader.js';
+import { makeGrid } from '../data/grid.js';
+import { RunLogger } from './logging/run-logger.js';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
+import { datasetFromConfig } from './datasets.js';
+import { TokenCache } from './token-cache.js';
+
+export interface TrainGptOptions {
+  resume?: string;
+  rank?: number;
+  worldSize?: number;
+  /** Builds the GPT (with its diffusion head) from the config's gpt_model entry. */
+  buildGpt: (gptModel: Record<string, any>) => GPT<DiffLoss>;
+}
+
+/** Upstream's fixed sample classes (ImageNet ids). */
+const UPSTREAM_SAMPLE_CLASSES = [1, 7, 282, 604, 724, 207, 250, 751, 404, 850];
+
+
+export async function trainGpt(cfg: { params: Record<string, any>; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
+  const P = cfg.params;
+  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  if (P.threads) torch.setNumThreads(P.threads);
+  torch.manualSeed(P.seed);
+  const resultDir = P.result_folder;
+  const modelsDir = join(resultDir, 'models');
+  if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), cfg.text); }
+
+  // ---- models: the frozen tokenizer and the GPT ----
+  // upstream's ae_model params carry cond_method, an unused leftover DiffuseSlot ignores
+  const ae = P.ae_model ?? {};
+  const { cond_method: _unused, ckpt_path: aeCkptPath, ...aeParams } = ae.params ?? {};
+  const aeCkpt: string | undefined = aeCkptPath ? resolveWeightsFile(String(aeCkptPath), [], 'tokenizer weights (trainer.params.ae_model.params.ckpt_path)') : undefined;
+  const tok = Tokenizer.fromPretrained({ config: { trainer: { params: { model: { ...ae, params: aeParams } } } }, checkpoint: aeCkpt });
+  if (rank === 0) for (const line of tok.loadReport) console.error(`tokenizer: ${line}`);
+  tok.eval();
+  for (const p of tok.parameters()) p.requiresGrad_(false);
+  const gpt = o.buildGpt(P.gpt_model);
+  gpt.train();
+  const numTokens: number = P.train_num_slots ?? gpt.numSlots;
+  if (numTokens > gpt.numSlots || numTokens > tok.numSlots)
+    throw new Error(`train_num_slots ${numTokens} exceeds the GPT's ${gpt.numSlots} or the tokenizer's ${tok.numSlots} tokens`);
+  if (gpt.slotDim !== tok.options.slotDim) throw new Error(`gpt_model slot_dim ${gpt.slotDim} differs from the tokenizer's ${tok.options.slotDim}`);
+  const precision = P.precision === 'no' ? 'fp32' : P.precision;
+  const autocast = <R>(fn: () => R) => torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' }, fn);
+  const encode = (images: Tensor) => torch.noGrad(() => tok.encode(images).narrow(1, 0, numTokens));
+
+  // ---- data: a token cache of every view (enable_cache_latents), or tokens on the fly ----
+  const spec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
+  let cache: TokenCache | null = null;
+  let loader: DataLoader | null = null;
+  if (P.enable_cache_latents) {
+    const cacheDir = P.cache_dir ?? join(resultDir, 'slot_cache');
+    const key = {
+      tokenizer: aeCkpt ? `${resolve(aeCkpt)} ${statSync(aeCkpt).size} ${statSync(aeCkpt).mtimeMs}` : 'random-init',
+      tokenizer_config: JSON.stringify(aeParams), dataset: JSON.stringify(P.dataset), numTokens, length: spec.dataset.length,
+    };
+    const src = new DataLoader(spec.dataset, { batchSize: P.cache_bs ?? 8, transform: spec.transform, numWorkers: P.num_workers,
+      shuffle: false, dropLast: false, rank, worldSize });
+    const t0 = Date.now();
+    const r = await TokenCache.openOrBuild(src, { dir: cacheDir, key, rank, worldSize, numTokens, encode: (x) => torch.keep(encode(x).float()) });
+    await src.close();
+    cache = r.cache;
+    if (rank === 0) console.error(`token cache ${r.built ? `built in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'reused'}: ${cache.numImages} images × ${cache.views} views in ${cacheDir}`);
+  } else {
+    loader = new DataLoader(spec.dataset, { batchSize: P.batch_size, transform: spec.transform, numWorkers: P.num_workers, dropLast: true, seed: P.seed, rank, worldSize });
+  }
+  const batchesPerEpoch = cache ? Math.floor(cache.numImages / P.batch_size) : loader!.numBatches;
+  if (batchesPerEpoch < 1) throw new Error(`the training set is smaller than one batch of ${P.batch_size}`);
+
+  // ---- optimisation (SPEC §5.2, §5.3) ----
+  const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
+  const lr = (P.blr * effBatch) / 256;
+  const optimizer = new AdamW(paramGroupsWeightDecay(gpt, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
+  const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
+  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
+  const scheduler = new LRScheduler(optimizer, P.cosine_lr ? cosineSchedule({ warmupSteps, tInitial: totalSteps }) : warmupConstantSchedule({ warmupSteps }));
+  const ema = P.enable_ema ? new EMA(gpt, P.ema_decay) : null;
+  const parts = { model: gpt, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
+
+  // ---- resume ----
+  let step = 0;
+  let pos = { epoch: 0, batch: 0 };
+  const resumeFrom = o.resume === 'auto' ? latestCheckpoint(modelsDir) : o.resume;
+  if (resumeFrom) {
+    const meta = loadCheckpoint(resumeFrom, parts);
+    step = meta.step;
+    pos = meta.data;
+    if (loader) loader.sampler.loadState(meta.data);
+    if (rank === 0) console.error(`resumed from ${resumeFrom} at step ${step} (epoch ${pos.epoch}, batch ${pos.batch})`);
+  }
+  const log = new RunLogger({ dir: resultDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
+  log.log(`lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}, ${precision}, ` +
+    `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens`);
+  const save = () => { if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last }); };
+
+  // one epoch of (tokens, labels) batches from the cache or the loader, from the current position
+  async function* epochBatches(): AsyncGenerator<{ tokens: Tensor; labels: Tensor; epoch: number; batch: number }> {
+    if (cache) {
+      const rows = cache.epochBatches(pos.epoch, P.batch_size);
+      for (let b = pos.batch; b < rows.length; b++) {
+        const { tokens, labels } = cache.rows(rows[b]);
+        yield { tokens, labels, epoch: pos.epoch, batch: b };
+      }
+    } else {
+      for await (const batch of loader!) {
+        const tokens = torch.keep(autocast(() => encode(batch.images)).float());
+        torch.dispose(batch.images);
+        yield { tokens, labels: batch.labels, epoch: batch.epoch, batch: batch.batch };
+      }
+    }
+  }
+
+  // ---- the loop ----
+  let micro = 0;
+  while (step < totalSteps) {
+    for await (const b of epochBatches()) {
+      pos = { epoch: b.epoch, batch: b.batch + 1 };
+      const loss = torch.scope(() => {
+        const l = autocast(() => gpt.forward(b.tokens, b.labels) as ReturnType<DiffLoss['forward']>).loss;
+        l.div(P.grad_accum_steps).backward();
+        return l.item();
+      });
+      torch.dispose(b.tokens, b.labels);
+      if (++micro % P.grad_accum_steps !== 0) continue;
+      torch.scope(() => {
+        if (P.max_grad_norm !== null) clipGradNorm_(gpt.parameters(), P.max_grad_norm);
+        optimizer.step();
+        optimizer.zeroGrad(true);
+        scheduler.stepUpdate(++step);
+        ema?.update();
+      });
+      log.scalars(step, { loss, lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
+      if (step % P.save_every === 0 || step === totalSteps) save();
+      if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens);
+      if (step >= totalSteps) break;
+    }
+    if (cache && pos.batch >= batchesPerEpoch) pos = { epoch: pos.epoch + 1, batch: 0 };
+  }
+
+  await log.close();
+  cache?.close();
+  await loader?.close();
+  return { step };
+}
+
+/** Token prefixes to decode: powers of two up to n, and n. */
+function prefixes(n: number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k < n; k *= 2) out.push(k);
+  return [...out, n];
+}
+
+/** One row per sample class: images decoded from the first k generated tokens, one column per k. */
+async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, any>, log: RunLogger, step: number, numTokens: number) {
+  // the configured classes (upstream eval_classes: ImageNet ids) that exist in this model, else 0..9
+  const configured: number[] = (P.eval_classes ?? UPSTREAM_SAMPLE_CLASSES).filter((c: number) => c < gpt.numClasses);
+  const classes = configured.length ? configured : Array.from({ length: Math.min(10, gpt.numClasses) }, (_, i) => i);
+  const ks = prefixes(numTokens);
+  gpt.eval();
+  const grid = torch.scope(() => {
+    const labels = torch.tensor(classes);
+    const tokens = torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: P.precision === 'bf16' }, () =>
+      generate(gpt, labels, numTokens, { cfgScale: P.cfg ?? 1, cfgSchedule: P.cfg_schedule ?? 'linear', temperature: P.temperature ?? 1,
+        generator: new torch.Generator().manualSeed(0) })).float();
+    // positions ≥ k take the tokenizer's null tokens (decode's first-k mask), so padding values do not matter
+    const full = torch.cat([tokens, torch.zeros(classes.length, tok.numSlots - numTokens, tokens.shape[2])], 1);
+    const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
+    let all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
+    if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+    return makeGrid(all, { nrow: ks.length, rowLabels: classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
+  });
+  const file = await log.image('samples/by_class_and_prefix', grid, step);
+  grid.dispose();
+  if (file) log.log(`samples (rows: classes ${classes.join(', ')}; columns: first ${ks.join(', ')} tokens): ${file}`);
+  gpt.train();
+}
