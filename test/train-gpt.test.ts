@@ -1,7 +1,8 @@
 // train.js with an AR config end to end, at tiny sizes on Fashion-MNIST's test split: the frozen
 // tokenizer (weights from a file) fills the token cache once (reused by a second run), the GPT trains
 // with logged losses, checkpoints and a class-by-prefix sample grid; a run stopped at step 3 and
-// resumed with --resume logs the same losses for steps 4..6 as an uninterrupted run.
+// resumed with --resume logs the same losses for steps 4..6 as an uninterrupted run; sample.js draws
+// a class × prefix grid from the run folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -64,6 +65,19 @@ test('train.js trains the GPT from a token cache, checkpoints, samples, and resu
   assert.ok(existsSync(join(a, 'models', 'step3', 'complete.json')) && existsSync(join(a, 'models', 'step6', 'ema.safetensors')));
   assert.ok(readdirSync(join(a, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000006')), 'sample grid written');
   assert.match(errA, /samples \(rows: classes 0, 3, 9; columns: first 1, 2, 4 tokens\)/);
+
+  // sample.js on the run folder: a class × prefix grid from the newest checkpoint's EMA weights
+  const png = join(dir, 'grid.png');
+  const s = spawnSync(process.execPath, [join(root, 'sample.js'), '--model', a, '--classes', '0,3', '--prefixes', '1,4', '--steps', '2', '--cfg', '2', '--out', png], { encoding: 'utf8' });
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /classes 0, 3 × first 1, 4 tokens/);
+  assert.match(s.stderr, /step6/);
+  assert.ok(readFileSync(png).subarray(1, 4).toString() === 'PNG');
+  const bad = spawnSync(process.execPath, [join(root, 'sample.js'), '--model', a, '--classes', 'x', '--out', png], { encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--classes: expected comma-separated non-negative integers, got 'x'/);
+  const far = spawnSync(process.execPath, [join(root, 'sample.js'), '--model', a, '--prefixes', '9', '--out', png], { encoding: 'utf8' });
+  assert.match(far.stderr, /prefix 9 is not in 1..4/);
 
   // a second run: the cache is reused; stopped at step 3, then resumed to 6
   const b = join(dir, 'b');
