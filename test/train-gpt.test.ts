@@ -87,3 +87,15 @@ test('train.js trains the GPT from a token cache, checkpoints, samples, and resu
   const got = losses(b);
   for (const s of [1, 2, 3, 4, 5, 6]) assert.equal(got.get(s), ref.get(s), `loss at step ${s}`);
 });
+
+test('the AR trainer runs under bf16 autocast (the default precision): finite losses, fp32 weights', { timeout: 600_000 }, () => {
+  const c = join(dir, 'bf16');
+  const err = run(c, ['--opt', 'trainer.params.precision=bf16', '--opt', 'trainer.params.max_steps=3', '--opt', 'trainer.params.sample_every=3']);
+  assert.match(err, /, bf16, /);
+  const l = losses(c);
+  assert.deepEqual([...l.keys()], [1, 2, 3]);
+  assert.ok([...l.values()].every(Number.isFinite));
+  const { entries } = safetensors.readHeader(join(c, 'models', 'step3', 'model.safetensors'));
+  for (const e of entries) assert.equal(e.dtype, 'float32', `${e.name} saved as fp32`);
+  assert.ok(readdirSync(join(c, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000003')), 'bf16 generation and decoding ran');
+});
