@@ -150,9 +150,12 @@ test('unknown or misspelled keys and wrong types are named errors', () => {
   assert.throws(() => gptOptionsFromConfig(gm({ use_si: 'True' })), /use_si must be a boolean, got "True"/);
   assert.throws(() => gptOptionsFromConfig(gm({ num_sampling_steps: 1.5 })), /num_sampling_steps must be a step count/);
   assert.throws(() => gptOptionsFromConfig(gm({ cond_method: 'token' })), /cond_method: 'token' is not supported \(valid: concat, adaln\)/);
-  assert.throws(() => gptOptionsFromConfig(gm({ use_si: false })), /use_si: False selects the cosine-DDPM head, which is not implemented/);
+  // use_si False (or absent: upstream's default) selects the cosine-DDPM head, 100 sampling steps by default
+  assert.equal(gptOptionsFromConfig(gm({ use_si: false })).head.useSi, false);
   const { use_si: _u, ...noSi } = params;
-  assert.throws(() => gptOptionsFromConfig({ target: 'GPT-L', params: noSi }), /use_si: absent, so upstream's default False/);
+  const ddpm = gptOptionsFromConfig({ target: 'GPT-L', params: noSi }).head;
+  assert.equal(ddpm.useSi, false);
+  assert.equal(String(ddpm.numSamplingSteps), '100');
   assert.throws(() => gptOptionsFromConfig({ target: 'GPT-L', params, extra: 1 }), /gpt_model: unknown key 'extra' \(valid: target, params\)/);
   assert.ok(Object.keys(GPT_PARAM_KEYS).includes('ckpt_path'));
   // the whole file: trainer.params keys are GPTTrainer's, type-checked

@@ -227,7 +227,7 @@ test('clear errors: bad input shapes name the shape; unsupported options are ref
   assert.throws(() => trainingLosses((x) => x, torch.randn(4, C), torch.randn(4, D), { t: torch.rand(5) }), /t must be \(4\), got \(5\)/);
   assert.throws(() => sampleSde((x) => x, torch.randn(2, C), { diffusionForm: 'SBDM' as any }), /diffusionForm 'SBDM' is not supported/);
   assert.throws(() => head.sample(torch.randn(2, D), { stepNoise: () => torch.randn(3, C) }), new RegExp(`stepNoise\\(0\\) returned \\(3, ${C}\\), expected \\(2, ${C}\\)`));
-  assert.throws(() => new DiffLoss({ ...headOptions, useSi: false }), /useSi = false.*not supported/);
+  assert.throws(() => new DiffLoss({ ...headOptions, predictXstart: true }), /predictXstart applies to the DDPM head/);
   assert.throws(() => new DiffLoss({ ...headOptions, condMethod: 'cross_attn' as any }), /unsupported cond_method 'cross_attn'/);
 })));
 

@@ -33,6 +33,8 @@ export interface SampleLoopOptions {
   eta?: number;
   /** Clamp each step's predicted x_0 to [-1, 1] (ADM's clip_denoised, for pixel-space data; default false). */
   clipDenoised?: boolean;
+  /** Scales the ancestral steps' noise (MAR's DiffLoss temperature; default 1); pSampleLoop only. */
+  temperature?: number;
 }
 
 export class GaussianDiffusion {
@@ -143,10 +145,11 @@ export class GaussianDiffusion {
   }
 
   /** One ancestral step: mean + [t ≠ 0]·exp(½ log σ²)·noise. */
-  pSample(model: ModelFn, x: Tensor, t: Tensor, o: { noise?: Tensor; clipDenoised?: boolean } = {}): { sample: Tensor; predXstart: Tensor } {
+  pSample(model: ModelFn, x: Tensor, t: Tensor, o: { noise?: Tensor; clipDenoised?: boolean; temperature?: number } = {}): { sample: Tensor; predXstart: Tensor } {
     return scope(() => {
       const out = this.pMeanVariance(model, x, t, o.clipDenoised ?? false);
-      const noise = o.noise ?? randnLike(x);
+      let noise = o.noise ?? randnLike(x);
+      if (o.temperature !== undefined && o.temperature !== 1) noise = noise.mul(o.temperature);
       const nonzero = t.ne(0).float().reshape([t.shape[0], ...Array(x.ndim - 1).fill(1)]);
       const sample = out.mean.add(nonzero.mul(out.logVariance.mul(0.5).exp()).mul(noise));
       return { sample, predXstart: out.predXstart };
@@ -155,7 +158,7 @@ export class GaussianDiffusion {
 
   /** Ancestral sampling from x_T ~ N(0, I) through every (respaced) step, under noGrad. */
   pSampleLoop(model: ModelFn, shape: number[], o: SampleLoopOptions = {}): Tensor {
-    return this.loop(shape, o, (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised }).sample);
+    return this.loop(shape, o, (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised, temperature: o.temperature }).sample);
   }
 
   /** One DDIM step (eta = 0: deterministic). */

@@ -1,12 +1,13 @@
 // createDiffusion: the upstream factory (DiT's create_diffusion) over this folder's pieces.
 import { GaussianDiffusion, type LossType, type VarType } from './gaussian.js';
-import { Schedule, linearBetas, spaceTimesteps } from './schedule.js';
+import { Schedule, linearBetas, cosineBetas, spaceTimesteps } from './schedule.js';
 
-export { GaussianDiffusion, Schedule, linearBetas, spaceTimesteps };
+export { GaussianDiffusion, Schedule, linearBetas, cosineBetas, spaceTimesteps };
 export type { ModelFn, MeanVariance, SampleLoopOptions, MeanType, VarType, LossType } from './gaussian.js';
 
 export interface CreateDiffusionOptions {
-  noiseSchedule?: 'linear';
+  /** 'linear' (default) or 'cosine' (ADM's; MAR's DDPM diffusion head). */
+  noiseSchedule?: 'linear' | 'cosine';
   useKl?: boolean;
   sigmaSmall?: boolean;
   predictXstart?: boolean;
@@ -16,14 +17,15 @@ export interface CreateDiffusionOptions {
 }
 
 /**
- * A diffusion over diffusionSteps (default 1000) linear-beta steps, respaced by
+ * A diffusion over diffusionSteps (default 1000) steps of the linear (or cosine) schedule, respaced by
  * timestepRespacing: '' (all steps), '250', '25', 'ddim25', or per-section counts '10,20'.
  */
 export function createDiffusion(timestepRespacing = '', o: CreateDiffusionOptions = {}): GaussianDiffusion {
   const steps = o.diffusionSteps ?? 1000;
-  if ((o.noiseSchedule ?? 'linear') !== 'linear') throw new Error(`unsupported noise schedule '${o.noiseSchedule}'`);
+  const schedule = o.noiseSchedule ?? 'linear';
+  if (schedule !== 'linear' && schedule !== 'cosine') throw new Error(`unknown noise schedule '${String(schedule)}' (known: linear, cosine)`);
   if (o.useKl) throw new Error('useKl (pure VLB training) is not supported');
-  const base = new Schedule(linearBetas(steps));
+  const base = new Schedule(schedule === 'cosine' ? cosineBetas(steps) : linearBetas(steps));
   const respaced = base.respace(spaceTimesteps(steps, timestepRespacing === '' ? String(steps) : timestepRespacing));
   const learnSigma = o.learnSigma ?? true;
   const varType: VarType = learnSigma ? 'learned_range' : o.sigmaSmall ? 'fixed_small' : 'fixed_large';

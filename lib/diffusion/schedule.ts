@@ -18,6 +18,17 @@ export function linearBetas(numTimesteps: number): Float64Array {
 }
 
 /**
+ * ADM's "cosine" schedule (Nichol & Dhariwal): betas discretising alpha_bar(t) = cos((t + 0.008) / 1.008 · π/2)²,
+ * each capped at 0.999 (upstream betas_for_alpha_bar).
+ */
+export function cosineBetas(numTimesteps: number, maxBeta = 0.999): Float64Array {
+  const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+  const out = new Float64Array(numTimesteps);
+  for (let i = 0; i < numTimesteps; i++) out[i] = Math.min(1 - alphaBar((i + 1) / numTimesteps) / alphaBar(i / numTimesteps), maxBeta);
+  return out;
+}
+
+/**
  * Which of numTimesteps original steps to keep: "250" (evenly strided, first and last kept),
  * "ddimN" (a fixed integer stride giving exactly N steps), or comma-separated counts per section.
  */

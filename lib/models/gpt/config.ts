@@ -14,9 +14,9 @@
 // upstream's factory functions ('GPT_L', 'semanticist.stage2.gpt.GPT_L'); or the class itself
 // ('Transformer', 'semanticist.stage2.gpt.Transformer', 'GPT'), which needs dim, n_layer and n_head
 // in params. gpt_model.params are upstream Transformer's keyword arguments, snake_case; a key that
-// is absent takes upstream Transformer's default — including use_si False and cond_method 'adaln'
-// (so a config must set use_si: True, as both upstream configs do: the DDPM head is not
-// implemented) and num_slots 16 / slot_dim 256. An unknown or misspelled key is an error that names
+// is absent takes upstream Transformer's default — including use_si False (the cosine-DDPM head) and
+// cond_method 'adaln' (both upstream configs set use_si: True and concat) and num_slots 16 /
+// slot_dim 256. An unknown or misspelled key is an error that names
 // it and lists the valid ones (upstream's **kwargs swallows it silently), and every value is
 // type-checked.
 import { readFileSync, existsSync } from 'node:fs';
@@ -53,10 +53,10 @@ export const GPT_PARAM_KEYS: Record<string, KeySpec> = {
   slot_dim: { to: ['gpt', 'slotDim'], kind: 'integer', upstreamDefault: 256, doc: "token channels (the tokenizer's slot_dim)" },
   diffloss_d: { to: ['head', 'depth'], kind: 'integer', upstreamDefault: 3, doc: "the diffusion head's residual blocks" },
   diffloss_w: { to: ['head', 'width'], kind: 'integer', upstreamDefault: 1024, doc: "the diffusion head's width" },
-  num_sampling_steps: { to: ['head', 'numSamplingSteps'], kind: 'steps', upstreamDefault: '100', doc: 'DDPM head steps (unused with use_si: the SDE takes 250)' },
+  num_sampling_steps: { to: ['head', 'numSamplingSteps'], kind: 'steps', upstreamDefault: '100', doc: 'DDPM head sampling steps (use_si False); unused with use_si (the SDE takes 250)' },
   diffusion_batch_mul: { to: ['head', 'diffusionBatchMul'], kind: 'integer', upstreamDefault: 4, doc: 'repeats of each (token, condition) row in the loss' },
   predict_xstart: { to: ['head', 'predictXstart'], kind: 'boolean', upstreamDefault: false, doc: 'DDPM head only' },
-  use_si: { to: ['head', 'useSi'], kind: 'boolean', upstreamDefault: false, doc: 'the SiT flow-matching head (must be True here)' },
+  use_si: { to: ['head', 'useSi'], kind: 'boolean', upstreamDefault: false, doc: 'the SiT flow-matching head (True, both configs) or the cosine-DDPM head (False)' },
   cond_method: { to: ['head', 'condMethod'], kind: 'string', upstreamDefault: 'adaln', doc: "'concat' (the configs) or 'adaln'" },
   ckpt_path: { to: null, kind: 'any', nullable: true, doc: 'GPT weights to load (a file or a step folder; None: none)' },
   // ours (upstream never forwards them; its values are the defaults)
@@ -144,8 +144,6 @@ export function gptOptionsFromParams(target: unknown, params: Record<string, unk
   const gptOpts = gpt as unknown as GptOptions;
   if (head.condMethod !== 'concat' && head.condMethod !== 'adaln')
     throw new Error(`${where}.params.cond_method: '${String(head.condMethod)}' is not supported (valid: concat, adaln)`);
-  if (head.useSi !== true)
-    throw new Error(`${where}.params.use_si: ${'use_si' in p ? 'False' : 'absent, so upstream\'s default False'} selects the cosine-DDPM head, which is not implemented; set use_si: True (the SiT head both upstream configs use)`);
   const ckpt = noneToNull(p.ckpt_path);
   if (ckpt !== null && typeof ckpt !== 'string') throw new TypeError(`${where}.params.ckpt_path must be a path or None, got ${JSON.stringify(p.ckpt_path)}`);
   return {

@@ -18,14 +18,17 @@
 // upstream ignores num_sampling_steps when use_si is set, and so does this module
 // (`numSamplingSteps` is accepted and stored only). An ODE sampler can be chosen instead (not upstream).
 //
-// Not supported: use_si = false (the cosine-DDPM head with a 2C-channel learned-sigma output and
-// GaussianDiffusion training/sampling) — the project's diffusion module has only the linear schedule
-// and no Semanticist config uses it; the constructor throws.
+// use_si = false (no Semanticist config uses it): MAR's cosine-DDPM head — the net outputs 2C
+// channels (eps and the learned-variance interpolation), training draws t = randint(0, 1000) then
+// the noise per row and takes the hybrid loss of the project's Gaussian diffusion on the cosine
+// schedule; sampling is ancestral over numSamplingSteps respaced steps (default '100'), with the
+// temperature scaling the step noise and CFG on the eps channels.
 import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import { noGrad } from '../../core/modes.js';
 import { cat } from '../../core/functions.js';
-import { randn } from '../../core/creation.js';
+import { randn, randint } from '../../core/creation.js';
+import { createDiffusion, type GaussianDiffusion } from '../../diffusion/index.js';
 import type { Generator } from '../../core/random.js';
 import { Module } from '../../nn/module.js';
 import { SimpleMLPAdaLN, checkCondMethod, type CondMethod } from './diffloss-mlp.js';
@@ -53,9 +56,9 @@ export interface DiffLossOptions {
 }
 
 export interface DiffLossDraws {
-  /** Noise x0 for the repeated rows (N·mul, C), instead of randn_like. */
+  /** Noise x0 for the repeated rows (N·mul, C), instead of randn_like (the DDPM head: its noise). */
   x0?: Tensor;
-  /** Times t (N·mul), instead of rand. */
+  /** Times t (N·mul), instead of rand (the DDPM head: integer steps, instead of randint). */
   t?: Tensor;
   generator?: Generator;
   /** Per-row weights in the un-repeated layout ((B, L) or (N)); loss = Σ(loss·mask)/Σmask as upstream. */
@@ -112,13 +115,22 @@ export class DiffLoss extends Module {
   readonly zChannels: number;
   readonly diffusionBatchMul: number;
   readonly numSamplingSteps: string | number | undefined;
-  readonly useSi = true;
+  readonly useSi: boolean;
+  /** The DDPM head's diffusions (useSi false): 1000 cosine steps for training, respaced for sampling. */
+  readonly trainDiffusion: GaussianDiffusion | null = null;
+  readonly genDiffusion: GaussianDiffusion | null = null;
 
   constructor(o: DiffLossOptions) {
     super();
-    if (o.useSi === false)
-      throw new Error('DiffLoss: useSi = false (the cosine-DDPM head) is not supported; the Semanticist configs use use_si = True (the SiT transport)');
-    if (o.predictXstart) throw new Error('DiffLoss: predictXstart applies to the DDPM head only, which is not supported');
+    this.useSi = o.useSi ?? true;
+    if (this.useSi && o.predictXstart) throw new Error('DiffLoss: predictXstart applies to the DDPM head (useSi false) only');
+    if (!this.useSi) {
+      // MAR's DDPM head: the cosine schedule, 1000 training steps, learned sigma (2C outputs),
+      // sampled by ancestral steps over the respaced numSamplingSteps
+      const steps = String(o.numSamplingSteps ?? '100');
+      this.trainDiffusion = createDiffusion('', { noiseSchedule: 'cosine', predictXstart: o.predictXstart });
+      this.genDiffusion = createDiffusion(steps, { noiseSchedule: 'cosine', predictXstart: o.predictXstart });
+    }
     const mul = o.diffusionBatchMul ?? 1;
     if (!Number.isInteger(mul) || mul < 1) throw new Error(`DiffLoss: diffusionBatchMul must be a positive integer, got ${mul}`);
     this.inChannels = o.targetChannels;
@@ -126,7 +138,7 @@ export class DiffLoss extends Module {
     this.diffusionBatchMul = mul;
     this.numSamplingSteps = o.numSamplingSteps;
     this.net = new SimpleMLPAdaLN({
-      inChannels: o.targetChannels, modelChannels: o.width, outChannels: o.targetChannels,
+      inChannels: o.targetChannels, modelChannels: o.width, outChannels: this.useSi ? o.targetChannels : 2 * o.targetChannels,
       zChannels: o.zChannels, numResBlocks: o.depth, condMethod: checkCondMethod(o.condMethod ?? 'concat'),
     });
   }
@@ -150,7 +162,7 @@ export class DiffLoss extends Module {
       const [t2, z2] = this.flatten(target, z);
       const mul = this.diffusionBatchMul;
       const x1 = t2.repeat(mul, 1), c = z2.repeat(mul, 1);
-      const r = trainingLosses((x, t, cc) => this.net.forward(x, t, cc), x1, c, { x0: o.x0, t: o.t, generator: o.generator });
+      const r = this.trainDiffusion ? this.ddpmLosses(x1, c, o) : trainingLosses((x, t, cc) => this.net.forward(x, t, cc), x1, c, { x0: o.x0, t: o.t, generator: o.generator });
       let loss: Tensor;
       if (o.mask) {
         if (o.mask.numel() !== t2.shape[0]) throw new Error(`DiffLoss.forward: mask must have one entry per target row (${t2.shape[0]}), got ${shapeStr(o.mask)}`);
@@ -161,6 +173,18 @@ export class DiffLoss extends Module {
       }
       return { loss, lossRows: r.loss, pred: r.pred, x0: r.x0, t: r.t };
     });
+  }
+
+  /**
+   * The DDPM head's training terms (upstream use_si false): t = randint(0, 1000) per row, then the
+   * hybrid loss (eps MSE + VB) of the cosine diffusion; pred is the raw 2C output, x0 the noise drawn.
+   */
+  private ddpmLosses(x1: Tensor, c: Tensor, o: DiffLossDraws): { loss: Tensor; pred: Tensor; x0: Tensor; t: Tensor } {
+    const d = this.trainDiffusion!;
+    const t = o.t ?? randint(0, d.numTimesteps, [x1.shape[0]], { generator: o.generator }).to(x1.device);
+    const noise = o.x0 ?? randn(x1.shape, { generator: o.generator }).to(x1.device);
+    const r = d.trainingLosses((x, tt) => this.net.forward(x, tt, c), x1, t, { noise });
+    return { loss: r.loss, pred: r.output, x0: noise, t };
   }
 
   /** Samples one token per condition row (see the file header). z: (N, zChannels). */
@@ -180,12 +204,25 @@ export class DiffLoss extends Module {
       const model = guided
         ? (x: Tensor, t: Tensor) => this.net.forwardWithCfg(x, t, z, cfg)
         : (x: Tensor, t: Tensor) => this.net.forward(x, t, z);
-      const out = o.ode
+      const gen = o.generator;
+      const out = this.genDiffusion
+        ? this.genDiffusion.pSampleLoop(model, init.shape, {
+          noise: init, temperature: o.temperature ?? 1, clipDenoised: false,
+          stepNoise: o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen }).to(like.device) : undefined),
+        })
+        : o.ode
         ? sampleOde(model, init, o.ode)
         : sampleSde(model, init, {
           temperature: o.temperature ?? 1, stepNoise: o.stepNoise, generator: o.generator, onStep: o.onStep, modelCalls: o.modelCalls,
         });
       return guided ? out.narrow(0, 0, rows).clone() : out;
     }));
+  }
+
+  /** Frees the DDPM head's schedule tensors, then the parameters. */
+  override dispose(): void {
+    this.trainDiffusion?.dispose();
+    this.genDiffusion?.dispose();
+    super.dispose();
   }
 }
