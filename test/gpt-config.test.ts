@@ -378,3 +378,9 @@ test('fresh weights on request (checkpoint: null) and dispose() frees both model
 });
 
 test.after(() => gen.dispose());
+
+test('Generator is the same class under the issue\'s name', async () => {
+  const m = await import('../lib/models/gpt/generator.js');
+  assert.equal(m.Generator, m.ImageGenerator);
+  assert.equal(typeof m.Generator.fromPretrained, 'function');
+});

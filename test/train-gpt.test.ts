@@ -99,3 +99,12 @@ test('the AR trainer runs under bf16 autocast (the default precision): finite lo
   for (const e of entries) assert.equal(e.dtype, 'float32', `${e.name} saved as fp32`);
   assert.ok(readdirSync(join(c, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000003')), 'bf16 generation and decoding ran');
 });
+
+test('the AR trainer computes tokens on the fly without the cache (enable_cache_latents False)', { timeout: 600_000 }, () => {
+  const d = join(dir, 'nocache');
+  const err = run(d, ['--opt', 'trainer.params.enable_cache_latents=false', '--opt', 'trainer.params.max_steps=2', '--opt', 'trainer.params.sample_every=100']);
+  assert.doesNotMatch(err, /token cache/);
+  const l = losses(d);
+  assert.deepEqual([...l.keys()], [1, 2]);
+  assert.ok([...l.values()].every(Number.isFinite));
+});

@@ -399,3 +399,6 @@ export class ImageGenerator {
   }
   [Symbol.dispose](): void { this.dispose(); }
 }
+
+/** The issue's and upstream demo's name for it (`torch.Generator` is the RNG; import this one from here). */
+export { ImageGenerator as Generator };
