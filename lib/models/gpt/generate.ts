@@ -3,7 +3,7 @@
 //
 //   1. With cfgScale > 1 the batch is doubled: [labels; null class] (the null class is numClasses).
 //   2. Caches for clsTokenNum + numTokens positions (rounded up to a multiple of 8), in the autocast
-//      dtype when autocast is on, else the weights' dtype.
+//      dtype when autocast is on (upstream get_autocast_dtype), else the weights' dtype.
 //   3. Prefill the class token(s) → condition for token 0 → head.sample at cfg_0.
 //   4. For k = 1..n−1: feed token k−1 (the same token to both halves) at position clsTokenNum−1+k →
 //      condition for token k → head.sample at cfg_k.
@@ -13,7 +13,8 @@
 // freed before returning, also on error.
 import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
-import { noGrad, isAutocastEnabled } from '../../core/modes.js';
+import { noGrad } from '../../core/modes.js';
+import { native } from '../../core/native.js';
 import { cat, stack } from '../../core/functions.js';
 import { fullLike } from '../../core/creation.js';
 import type { DType } from '../../core/dtype.js';
@@ -28,7 +29,7 @@ export interface GenerateOptions {
   cfgSchedule?: 'linear' | 'constant';
   /** Scales the head's SDE noise (default 1). */
   temperature?: number;
-  /** The KV cache's dtype (default: the autocast dtype when CPU autocast is on, else the weights'). */
+  /** The KV cache's dtype (default: the autocast dtype when autocast is on for the weights' device, else the weights'). */
   cacheDtype?: DType;
   generator?: Generator;
   /** Replays the head's initial draw for token k ((B, C): duplicated for the CFG halves). */
@@ -50,7 +51,9 @@ export function generate(gpt: GPT<DiffLoss>, labels: Tensor, numTokens: number, 
   const schedule = o.cfgSchedule ?? 'constant';
   const doubled = cfgScale > 1;
   const B = labels.shape[0];
-  const dtype = o.cacheDtype ?? (isAutocastEnabled('cpu') ? 'bfloat16' : gpt.z_proj.weight.dtype);
+  const device = gpt.z_proj.weight.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  const [autocastOn, autocastDtype] = native.autocastState(device);
+  const dtype = o.cacheDtype ?? (autocastOn ? autocastDtype as DType : gpt.z_proj.weight.dtype);
   return noGrad(() => scope(() => {
     const allLabels = doubled ? cat([labels, fullLike(labels, gpt.config.numClasses)], 0) : labels;
     gpt.setupCaches(doubled ? 2 * B : B, gpt.clsTokenNum + numTokens, dtype);
