@@ -4,12 +4,14 @@
 // (--config + --checkpoint, and --tokenizer-checkpoint for the tokenizer's weights), as one grid:
 // a row per class, a column per number of generated tokens decoded (prefix decodes, SPEC §4.5).
 import { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch.js';
 import { ImageGenerator } from '../models/gpt/generator.js';
 import { makeGrid } from '../data/grid.js';
 import { writePng } from '../data/image.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 
 const ints = (flag: string) => (v: string) => {
   const xs = v.split(',').map((s) => Number(s.trim()));
@@ -30,9 +32,9 @@ function stepFolder(dir: string, step?: number): string {
     if (!existsSync(f)) throw new Error(`--step ${step}: ${f} does not exist`);
     return f;
   }
-  const steps = existsSync(models) ? readdirSync(models).map((n) => /^step(\d+)$/.exec(n)).filter((m) => m && existsSync(join(models, m[0], 'complete.json'))).map((m) => Number(m![1])) : [];
-  if (!steps.length) throw new Error(`--model ${dir}: no complete checkpoint under ${models}`);
-  return join(models, `step${Math.max(...steps)}`);
+  const latest = latestCheckpoint(models);
+  if (!latest) throw new Error(`--model ${dir}: no complete checkpoint under ${models}`);
+  return latest;
 }
 
 export async function main(argv = process.argv): Promise<void> {
@@ -67,7 +69,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     const t0 = Date.now();
     const n = gen.defaults.numTokens;
-    const prefixes: number[] = o.prefixes ?? (() => { const ks: number[] = []; for (let k = 1; k < n; k *= 2) ks.push(k); return [...ks, n]; })();
+    const prefixes: number[] = o.prefixes ?? powerOfTwoPrefixes(n);
     const images = gen.generate(o.classes, {
       prefixes, cfg: o.cfg, aeCfg: o.aeCfg, cfgSchedule: o.cfgSchedule, temperature: o.temperature, steps: o.steps, seed: o.seed,
     });

@@ -11,11 +11,12 @@ import { join, resolve } from 'node:path';
 import * as torch from '../torch.js';
 import type { Tensor } from '../core/tensor.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
+import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { GPT } from '../models/gpt/gpt.js';
 import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
-import { resolveWeightsFile } from '../models/gpt/generator.js';
-import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
+import { setUpOptimization, optimizerStep } from './optimization.js';
 import { DataLoader } from '../data/loader.js';
 import { makeGrid } from '../data/grid.js';
 import { RunLogger } from './logging/run-logger.js';
@@ -45,11 +46,9 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), cfg.text); }
 
   // ---- models: the frozen tokenizer and the GPT ----
-  // upstream's ae_model params carry cond_method, an unused leftover DiffuseSlot ignores
-  const ae = P.ae_model ?? {};
-  const { cond_method: _unused, ckpt_path: aeCkptPath, ...aeParams } = ae.params ?? {};
-  const aeCkpt: string | undefined = aeCkptPath ? resolveWeightsFile(String(aeCkptPath), [], 'tokenizer weights (trainer.params.ae_model.params.ckpt_path)') : undefined;
-  const tok = Tokenizer.fromPretrained({ config: { trainer: { params: { model: { ...ae, params: aeParams } } } }, checkpoint: aeCkpt });
+  const { config: aeConfig, ckptPath } = aeModelTokenizerConfig(P.ae_model ?? {});
+  const aeCkpt = ckptPath === null ? undefined : resolveWeightsFile(String(ckptPath), [], 'tokenizer weights (trainer.params.ae_model.params.ckpt_path)');
+  const tok = Tokenizer.fromPretrained({ config: aeConfig, checkpoint: aeCkpt });
   if (rank === 0) for (const line of tok.loadReport) console.error(`tokenizer: ${line}`);
   tok.eval();
   for (const p of tok.parameters()) p.requiresGrad_(false);
@@ -69,9 +68,10 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   let loader: DataLoader | null = null;
   if (P.enable_cache_latents) {
     const cacheDir = P.cache_dir ?? join(resultDir, 'slot_cache');
+    const aeStat = aeCkpt ? statSync(aeCkpt) : null;
     const key = {
-      tokenizer: aeCkpt ? `${resolve(aeCkpt)} ${statSync(aeCkpt).size} ${statSync(aeCkpt).mtimeMs}` : 'random-init',
-      tokenizer_config: JSON.stringify(aeParams), dataset: JSON.stringify(P.dataset), numTokens, length: spec.dataset.length,
+      tokenizer: aeStat ? `${resolve(aeCkpt!)} ${aeStat.size} ${aeStat.mtimeMs}` : 'random-init',
+      tokenizer_config: JSON.stringify(aeConfig), dataset: JSON.stringify(P.dataset), numTokens, length: spec.dataset.length,
     };
     const src = new DataLoader(spec.dataset, { batchSize: P.cache_bs ?? 8, transform: spec.transform, numWorkers: P.num_workers,
       shuffle: false, dropLast: false, rank, worldSize });
@@ -87,14 +87,8 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   if (batchesPerEpoch < 1) throw new Error(`the training set is smaller than one batch of ${P.batch_size}`);
 
   // ---- optimisation (SPEC §5.2, §5.3) ----
-  const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
-  const lr = (P.blr * effBatch) / 256;
-  const optimizer = new AdamW(paramGroupsWeightDecay(gpt, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
-  const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
-  const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
-  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
-  const scheduler = new LRScheduler(optimizer, P.cosine_lr ? cosineSchedule({ warmupSteps, tInitial: totalSteps }) : warmupConstantSchedule({ warmupSteps }));
-  const ema = P.enable_ema ? new EMA(gpt, P.ema_decay) : null;
+  const opt = setUpOptimization(gpt, P, batchesPerEpoch, worldSize);
+  const { optimizer, scheduler, ema, totalSteps } = opt;
   const parts = { model: gpt, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
 
   // ---- resume ----
@@ -109,7 +103,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
     if (rank === 0) console.error(`resumed from ${resumeFrom} at step ${step} (epoch ${pos.epoch}, batch ${pos.batch})`);
   }
   const log = new RunLogger({ dir: resultDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
-  log.log(`lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}, ${precision}, ` +
+  log.log(`${opt.summary}, ${precision}, ` +
     `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens`);
   const save = () => { if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last }); };
 
@@ -142,13 +136,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
       });
       torch.dispose(b.tokens, b.labels);
       if (++micro % P.grad_accum_steps !== 0) continue;
-      torch.scope(() => {
-        if (P.max_grad_norm !== null) clipGradNorm_(gpt.parameters(), P.max_grad_norm);
-        optimizer.step();
-        optimizer.zeroGrad(true);
-        scheduler.stepUpdate(++step);
-        ema?.update();
-      });
+      optimizerStep(gpt, opt, ++step, P.max_grad_norm);
       log.scalars(step, { loss, lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
       if (step % P.save_every === 0 || step === totalSteps) save();
       if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens);
@@ -163,19 +151,12 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   return { step };
 }
 
-/** Token prefixes to decode: powers of two up to n, and n. */
-function prefixes(n: number): number[] {
-  const out: number[] = [];
-  for (let k = 1; k < n; k *= 2) out.push(k);
-  return [...out, n];
-}
-
 /** One row per sample class: images decoded from the first k generated tokens, one column per k. */
 async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, any>, log: RunLogger, step: number, numTokens: number) {
   // the configured classes (upstream eval_classes: ImageNet ids) that exist in this model, else 0..9
   const configured: number[] = (P.eval_classes ?? UPSTREAM_SAMPLE_CLASSES).filter((c: number) => c < gpt.numClasses);
   const classes = configured.length ? configured : Array.from({ length: Math.min(10, gpt.numClasses) }, (_, i) => i);
-  const ks = prefixes(numTokens);
+  const ks = powerOfTwoPrefixes(numTokens);
   gpt.eval();
   const grid = torch.scope(() => {
     const labels = torch.tensor(classes);

@@ -7,7 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
-import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
+import type { EMA } from '../optim/index.js';
+import { setUpOptimization, optimizerStep } from './optimization.js';
 import { DataLoader } from '../data/loader.js';
 import { holdOutValidation } from '../data/split.js';
 import { Subset } from '../data/dataset.js';
@@ -43,18 +45,10 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const testSpec = P.test_dataset ? datasetFromConfig(P.test_dataset, 'trainer.params.test_dataset', 'test') : null;
 
   // ---- optimisation (SPEC §5.2, §5.3) ----
-  const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
-  const lr = (P.blr * effBatch) / 256;
-  const optimizer = new AdamW(paramGroupsWeightDecay(tok, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
   const batchesPerEpoch = loader.numBatches;
-  const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
-  if (stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);
-  const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
-  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
-  const scheduler = new LRScheduler(optimizer, P.cosine_lr
-    ? cosineSchedule({ warmupSteps, tInitial: totalSteps })
-    : warmupConstantSchedule({ warmupSteps }));
-  const ema = P.enable_ema ? new EMA(tok, P.ema_decay) : null;
+  const opt = setUpOptimization(tok, P, batchesPerEpoch, worldSize);
+  if (opt.stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);
+  const { optimizer, scheduler, ema, totalSteps } = opt;
   const parts = { model: tok, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
   const precision = P.precision === 'no' ? 'fp32' : P.precision;
 
@@ -68,7 +62,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
     if (rank === 0) console.log(`resumed from ${resumeFrom} at step ${step} (epoch ${meta.data.epoch}, batch ${meta.data.batch})`);
   }
   const log = new RunLogger({ dir: resultDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
-  log.log(`lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters`);
+  log.log(`${opt.summary}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters`);
   const save = () => {
     if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: loader.sampler.state(), configText: cfg.text, keep: P.keep_last });
   };
@@ -90,13 +84,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
       });
       torch.dispose(batch.images, batch.labels);
       if (++micro % P.grad_accum_steps !== 0) continue;
-      torch.scope(() => {
-        clipGradNorm_(tok.parameters(), P.max_grad_norm);
-        optimizer.step();
-        optimizer.zeroGrad(true);
-        scheduler.stepUpdate(++step);
-        ema?.update();
-      });
+      optimizerStep(tok, opt, ++step, P.max_grad_norm);
       log.scalars(step, { ...losses, lr: optimizer.paramGroups[0].lr, epoch });
       if (step % P.save_every === 0 || step === totalSteps) save();
       if (step % P.sample_every === 0 && rank === 0) await sampleGrid(tok, valid, trainSpec.transform, P, log, step);
@@ -113,10 +101,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
 
 /** Token counts to evaluate: the configured list, or powers of two up to numSlots. */
 function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
-  if (Array.isArray(P.eval_num_tokens)) return P.eval_num_tokens as number[];
-  const out: number[] = [];
-  for (let k = 1; k < numSlots; k *= 2) out.push(k);
-  return [...out, numSlots];
+  return Array.isArray(P.eval_num_tokens) ? P.eval_num_tokens as number[] : powerOfTwoPrefixes(numSlots);
 }
 
 /**

@@ -122,6 +122,19 @@ export function loadGptCheckpoint(gpt: GPT, path: string): string[] {
   });
 }
 
+/**
+ * An AR config's ae_model entry → the tokenizer config and its ckpt_path (null when None or absent).
+ * Upstream's ae_model params carry cond_method, an unused leftover DiffuseSlot swallows in **kwargs:
+ * it is dropped here (after a type check).
+ */
+export function aeModelTokenizerConfig(aeModel: { target?: string; params?: Record<string, any> }): { config: Record<string, any>; ckptPath: unknown } {
+  const { cond_method: condMethod, ...params } = aeModel.params ?? {};
+  if (condMethod !== undefined && typeof condMethod !== 'string')
+    throw new TypeError(`trainer.params.ae_model.params.cond_method must be a string, got ${JSON.stringify(condMethod)}`);
+  const model = { ...(aeModel.target !== undefined ? { target: aeModel.target } : {}), params };
+  return { config: { trainer: { params: { model } } }, ckptPath: noneToNull(params.ckpt_path) };
+}
+
 /** The GPT's tokens must be the tokenizer's: same channels, no more tokens than it decodes. */
 export function checkGptTokenizerCompat(gpt: { numSlots: number; slotDim: number }, tok: { numSlots: number; slotDim: number }): void {
   if (gpt.slotDim !== tok.slotDim)
@@ -291,12 +304,7 @@ export class ImageGenerator {
       tokConfig = o.tokenizer as string | Record<string, any>;
       where = typeof o.tokenizer === 'string' ? o.tokenizer : 'the tokenizer config';
     } else {
-      // upstream's ae_model params: DiffuseSlot swallows cond_method (an unused leftover) in **kwargs
-      const { cond_method: condMethod, ...params } = cfg.aeModel.params;
-      if (condMethod !== undefined && typeof condMethod !== 'string')
-        throw new TypeError(`trainer.params.ae_model.params.cond_method must be a string, got ${JSON.stringify(condMethod)}`);
-      tokConfig = { trainer: { params: { model: { ...(cfg.aeModel.target !== undefined ? { target: cfg.aeModel.target } : {}), params } } } };
-      defaultCkpt = noneToNull(params.ckpt_path);
+      ({ config: tokConfig, ckptPath: defaultCkpt } = aeModelTokenizerConfig(cfg.aeModel));
       where = 'trainer.params.ae_model.params.ckpt_path';
     }
     const ckpt = o.tokenizerCheckpoint !== undefined ? o.tokenizerCheckpoint : defaultCkpt;

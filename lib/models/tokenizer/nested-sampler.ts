@@ -87,3 +87,10 @@ export function nestEnabled(epoch: number | null | undefined, enableNestAfter: n
 export function useNestedMask(enableNest: boolean, inferenceWithNSlots = -1): boolean {
   return enableNest || inferenceWithNSlots !== -1;
 }
+
+/** The usual token counts to show or evaluate: 1, 2, 4, … below n, then n. */
+export function powerOfTwoPrefixes(n: number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k < n; k *= 2) out.push(k);
+  return [...out, n];
+}

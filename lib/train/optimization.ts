@@ -1,0 +1,44 @@
+// The optimisation both trainers share (SPEC §5.2, §5.3): lr = blr · effective batch / 256, AdamW
+// (0.9, 0.95), eps 1e-8, weight decay 0.05 on tensors with ndim ≥ 2; linear warmup over
+// warmup_epochs, then cosine to max_steps (cosine_lr) or constant; EMA of the weights every step.
+import * as torch from '../torch.js';
+import type { Module } from '../nn/module.js';
+import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+
+export interface Optimization {
+  optimizer: AdamW;
+  scheduler: LRScheduler;
+  ema: EMA | null;
+  lr: number;
+  effBatch: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  warmupSteps: number;
+  /** One line for the run log: lr and its derivation, steps, warmup. */
+  summary: string;
+}
+
+/** Builds the optimizer, schedule and EMA for `model` from trainer params P. */
+export function setUpOptimization(model: Module, P: Record<string, any>, batchesPerEpoch: number, worldSize: number): Optimization {
+  const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
+  const lr = (P.blr * effBatch) / 256;
+  const optimizer = new AdamW(paramGroupsWeightDecay(model, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
+  const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
+  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
+  const scheduler = new LRScheduler(optimizer, P.cosine_lr ? cosineSchedule({ warmupSteps, tInitial: totalSteps }) : warmupConstantSchedule({ warmupSteps }));
+  const ema = P.enable_ema ? new EMA(model, P.ema_decay) : null;
+  const summary = `lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}`;
+  return { optimizer, scheduler, ema, lr, effBatch, stepsPerEpoch, totalSteps, warmupSteps, summary };
+}
+
+/** After the accumulated backward passes: clip (unless maxGradNorm is null), AdamW, zero grads, schedule to `step`, EMA. */
+export function optimizerStep(model: Module, opt: Optimization, step: number, maxGradNorm: number | null): void {
+  torch.scope(() => {
+    if (maxGradNorm !== null) clipGradNorm_(model.parameters(), maxGradNorm);
+    opt.optimizer.step();
+    opt.optimizer.zeroGrad(true);
+    opt.scheduler.stepUpdate(step);
+    opt.ema?.update();
+  });
+}
