@@ -59,3 +59,11 @@ test('makeGrid places images row-major with padding and draws labels', () => tor
   assert.ok(labelled.size(1) > 4 + 4, 'room for a label row');
   assert.equal(labelled.narrow(1, 0, 11).min().item(), 0, 'label pixels are drawn in black');
 }));
+
+test('makeGrid repeats grayscale images into RGB, as torchvision\'s make_grid', () => torch.scope(() => {
+  const gray = torch.rand(3, 1, 4, 4);
+  const g = makeGrid(gray, { nrow: 3, padding: 1 });
+  assert.deepEqual(g.shape, [3, 6, 16]);
+  assert.ok(g.select(0, 0).equal(g.select(0, 1)) && g.select(0, 0).equal(g.select(0, 2)));
+  assert.ok(makeGrid(gray.expand(-1, 3, -1, -1), { nrow: 3, padding: 1 }).equal(g));
+}));

@@ -51,8 +51,7 @@ export async function main(argv = process.argv): Promise<void> {
     torch.dispose(img, [...rec.values()]);
   }
   const grid = torch.scope(() => {
-    let all = torch.cat(rows, 0);
-    if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+    const all = torch.cat(rows, 0);
     return makeGrid(all, { nrow: numTokens.length + 1, colLabels: ['input', ...numTokens.map((k) => `k=${k}`)] });
   });
   await writePng(o.out, grid);

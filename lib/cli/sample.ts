@@ -75,8 +75,7 @@ export async function main(argv = process.argv): Promise<void> {
     });
     const ks = [...images.keys()];
     const grid = torch.scope(() => {
-      let all = torch.stack(ks.map((k) => images.get(k)!), 1).flatten(0, 1);   // row per class, column per k
-      if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+      const all = torch.stack(ks.map((k) => images.get(k)!), 1).flatten(0, 1);   // row per class, column per k
       return makeGrid(all, { nrow: ks.length, rowLabels: o.classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
     });
     await writePng(o.out, grid);

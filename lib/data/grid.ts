@@ -16,10 +16,12 @@ export interface GridOptions {
   rowLabels?: string[];
 }
 
-/** (N, 3, H, W) images in [0, 1] → one (3, H', W') image, values clamped to [0, 1]. */
+/** (N, 3, H, W) or grayscale (N, 1, H, W) images in [0, 1] → one (3, H', W') image (gray repeated into
+ * RGB, as torchvision's make_grid does), values clamped to [0, 1]. */
 export function makeGrid(images: Tensor, o: GridOptions = {}): Tensor {
   return scope(() => {
-    const [n, c, h, w] = images.shape;
+    const [n, c0, h, w] = images.shape;
+    const c = c0 === 1 ? 3 : c0;
     const nrow = Math.min(o.nrow ?? 8, n), pad = o.padding ?? 2, bg = o.padValue ?? 1;
     const rows = Math.ceil(n / nrow);
     const scale = Math.max(1, Math.floor(Math.min(h, w) / 48));
@@ -28,7 +30,7 @@ export function makeGrid(images: Tensor, o: GridOptions = {}): Tensor {
     const left = o.rowLabels?.length ? Math.max(...o.rowLabels.map((l) => l.length)) * 6 * scale + 2 * pad : 0;
     const H = top + rows * (h + pad) + pad, W = left + nrow * (w + pad) + pad;
     const grid = full([c, H, W], bg, { dtype: 'float32', device: images.device });
-    const clamped = images.float().clamp(0, 1);
+    const clamped = (c0 === 1 ? images.expand(-1, 3, -1, -1) : images).float().clamp(0, 1);
     for (let i = 0; i < n; i++) {
       const y = top + pad + Math.floor(i / nrow) * (h + pad), x = left + pad + (i % nrow) * (w + pad);
       grid.narrow(1, y, h).narrow(2, x, w).copy_(clamped.select(0, i));

@@ -166,8 +166,7 @@ async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, 
     // positions ≥ k take the tokenizer's null tokens (decode's first-k mask), so padding values do not matter
     const full = torch.cat([tokens, torch.zeros(classes.length, tok.numSlots - numTokens, tokens.shape[2])], 1);
     const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
-    let all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
-    if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+    const all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
     return makeGrid(all, { nrow: ks.length, rowLabels: classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
   });
   const file = await log.image('samples/by_class_and_prefix', grid, step);

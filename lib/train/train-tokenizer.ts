@@ -127,8 +127,7 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, an
     const other = P.cfg === 1 ? 3 : 1;
     rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
     labels.push(`cfg ${other}, ${tok.numSlots} tok`);
-    let all = torch.cat(rows, 0);
-    if (all.size(1) === 1) all = all.expand(-1, 3, -1, -1);
+    const all = torch.cat(rows, 0);
     return makeGrid(all, { nrow: images.size(0), rowLabels: labels });
   });
 }
