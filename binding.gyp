@@ -9,7 +9,7 @@
     "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "USE_DISTRIBUTED", "USE_C10D_GLOO" ],
     "cflags!": [ "-fno-exceptions", "-fno-rtti" ],
     "cflags_cc!": [ "-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14" ],
-    "cflags_cc": [ "<!@(node scripts/find-libtorch.cjs --cflags)", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter" ],
+    "cflags_cc": [ "<!@(node scripts/find-libtorch.cjs --cflags)", "-fexceptions", "-frtti", "-idirafter", "<(module_root_dir)/native/shim", "-O2", "-Wno-unused-parameter" ],
     "libraries": [
       "-L<!(node scripts/find-libtorch.cjs --libdir)",
       "-Wl,-rpath,<!(node scripts/find-libtorch.cjs --libdir)",

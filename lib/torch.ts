@@ -18,6 +18,7 @@ export { slice, type Index, type Slice } from './core/indexing.js';
 export * as autograd from './core/autograd.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as distributed from './distributed/index.js';
 export { load, save } from './serialization/index.js';
 
 /** Frees tensors now (each may also be in arrays or objects). */

@@ -323,6 +323,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tn::initTensorApi(env, exports);
   tn::initAutograd(env, exports);
   tn::initDispatch(env, exports);
+  tn::initDistributed(env, exports);
   return exports;
 }
 

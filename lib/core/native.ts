@@ -63,6 +63,32 @@ export interface Native {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   config(): NativeConfig;
+  distributed: NativeDistributed;
+}
+
+/** c10d (native/distributed.cc): ids name native stores, groups, works and reducers. */
+export interface NativeDistributed {
+  nccl: boolean;
+  tcpStore(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number, prefix?: string): number;
+  storeSet(store: number, key: string, value: string): void;
+  storeGet(store: number, key: string): string;
+  storeAdd(store: number, key: string, amount: number): number;
+  releaseStore(store: number): boolean;
+  newGroup(backend: string, store: number, rank: number, size: number, timeoutMs: number, glooHostname?: string): number;
+  releaseGroup(group: number): boolean;
+  allReduce(group: number, tensors: number[], op: string): number;
+  broadcast(group: number, tensors: number[], root: number): number;
+  allGather(group: number, outputs: number[], input: number): number;
+  barrier(group: number): number;
+  broadcastCoalesced(group: number, tensors: number[], bufferBytes: number, root: number): void;
+  waitWork(work: number, timeoutMs: number): void;
+  waitWorkAsync(work: number, timeoutMs: number): Promise<void>;
+  workCompleted(work: number): boolean;
+  newReducer(group: number, params: number[], names: string[], bucketCapBytes: number, firstBucketCapBytes: number,
+    findUnused: boolean, gradientAsBucketView: boolean): [number, number[][]];
+  reducerPrepareForBackward(reducer: number, outputs: number[] | null): void;
+  reducerRebuildBuckets(reducer: number): boolean;
+  releaseReducer(reducer: number): boolean;
 }
 
 function addonPath(): string {
