@@ -42,6 +42,13 @@ export const TRAINER_KEYS: Record<string, { kind: Kind; default?: unknown; doc: 
   threads: { kind: 'integer', doc: 'intra-op threads (default: cores)' },
 };
 
+/** Keys of data-parallel training, shared by both trainers' schemas. */
+export const DDP_KEYS = {
+  ddp_bucket_cap_mb: { kind: 'number' as const, default: 25, doc: 'gradient all-reduce bucket size in MiB (DDP bucket_cap_mb)' },
+  find_unused_parameters: { kind: 'boolean' as const, default: false, doc: 'DDP find_unused_parameters (upstream: false)' },
+};
+Object.assign(TRAINER_KEYS, DDP_KEYS);
+
 export interface TrainerConfig { target: string; params: Record<string, any>; raw: Record<string, any>; text: string }
 
 function typeOk(kind: Kind, v: unknown): boolean {

@@ -17,6 +17,7 @@ import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
 import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
+import { dataParallel, microStep, seedStep, meanOverRanks } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { makeGrid } from '../data/grid.js';
 import { RunLogger } from './logging/run-logger.js';
@@ -54,6 +55,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   for (const p of tok.parameters()) p.requiresGrad_(false);
   const gpt = o.buildGpt(P.gpt_model);
   gpt.train();
+  const dp = dataParallel(gpt, P, rank, worldSize); // DDP over the ranks (weights from rank 0)
   const numTokens: number = P.train_num_slots ?? gpt.numSlots;
   if (numTokens > gpt.numSlots || numTokens > tok.numSlots)
     throw new Error(`train_num_slots ${numTokens} exceeds the GPT's ${gpt.numSlots} or the tokenizer's ${tok.numSlots} tokens`);
@@ -129,15 +131,17 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   while (step < totalSteps) {
     for await (const b of epochBatches()) {
       pos = { epoch: b.epoch, batch: b.batch + 1 };
+      if (micro % P.grad_accum_steps === 0) seedStep(dp, P.seed, step);
+      const last = (micro + 1) % P.grad_accum_steps === 0;
       const loss = torch.scope(() => {
-        const l = autocast(() => gpt.forward(b.tokens, b.labels) as ReturnType<DiffLoss['forward']>).loss;
-        l.div(P.grad_accum_steps).backward();
+        const l = microStep(dp, last, () => autocast(() => gpt.forward(b.tokens, b.labels) as ReturnType<DiffLoss['forward']>)).loss;
+        l.div(P.grad_accum_steps).backward(); // with DDP: gradients averaged over ranks here
         return l.item();
       });
       torch.dispose(b.tokens, b.labels);
       if (++micro % P.grad_accum_steps !== 0) continue;
       optimizerStep(gpt, opt, ++step, P.max_grad_norm);
-      log.scalars(step, { loss, lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
+      log.scalars(step, { ...meanOverRanks(dp, { loss }), lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
       if (step % P.save_every === 0 || step === totalSteps) save();
       if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens);
       if (step >= totalSteps) break;
@@ -145,6 +149,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
     if (cache && pos.batch >= batchesPerEpoch) pos = { epoch: pos.epoch + 1, batch: 0 };
   }
 
+  dp.ddp?.dispose();
   await log.close();
   cache?.close();
   await loader?.close();

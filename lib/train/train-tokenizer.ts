@@ -10,11 +10,15 @@ import { Tokenizer } from '../models/tokenizer/tokenizer.js';
 import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { EMA } from '../optim/index.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
+import { dataParallel, microStep, seedStep, meanOverRanks } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { holdOutValidation } from '../data/split.js';
 import { Subset } from '../data/dataset.js';
 import { makeGrid } from '../data/grid.js';
 import { reconstructionMetrics } from '../eval/reconstruction.js';
+import { psnrUpdate } from '../eval/psnr.js';
+import { ssimPerImage } from '../eval/ssim.js';
+import { allGatherRows } from '../distributed/gather.js';
 import { RunLogger } from './logging/run-logger.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { datasetFromConfig } from './datasets.js';
@@ -36,6 +40,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   // ---- model ----
   const tok = Tokenizer.fromConfig({ trainer: { params: { model: P.model } } });
   tok.train();
+  const dp = dataParallel(tok, P, rank, worldSize); // DDP over the ranks (weights from rank 0)
 
   // ---- data: train minus the held-out validation images; test images for the final table ----
   const trainSpec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
@@ -75,17 +80,19 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
       // The nesting switch sees the epoch with the fraction done (floor = the epoch, so an integer
       // enable_nest_after acts as upstream; a fractional one switches mid-epoch, for short runs).
       const nestEpoch = batch.epoch + batch.batch / batchesPerEpoch;
+      if (micro % P.grad_accum_steps === 0) seedStep(dp, P.seed, step);
+      const last = (micro + 1) % P.grad_accum_steps === 0;
       const losses = torch.scope(() => {
-        const l = torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' },
-          () => tok.loss(batch.images, { epoch: nestEpoch }));
+        const l = microStep(dp, last, () => torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' },
+          () => tok.loss(batch.images, { epoch: nestEpoch })));
         const total = l.repa_loss ? l.diff_loss.add(l.repa_loss) : l.diff_loss;
-        total.div(P.grad_accum_steps).backward();
+        total.div(P.grad_accum_steps).backward(); // with DDP: gradients averaged over ranks here
         return { diff_loss: l.diff_loss.item(), repa_loss: l.repa_loss?.item() };
       });
       torch.dispose(batch.images, batch.labels);
       if (++micro % P.grad_accum_steps !== 0) continue;
       optimizerStep(tok, opt, ++step, P.max_grad_norm);
-      log.scalars(step, { ...losses, lr: optimizer.paramGroups[0].lr, epoch });
+      log.scalars(step, { ...meanOverRanks(dp, losses), lr: optimizer.paramGroups[0].lr, epoch });
       if (step % P.save_every === 0 || step === totalSteps) save();
       if (step % P.sample_every === 0 && rank === 0) await sampleGrid(tok, valid, trainSpec.transform, P, log, step);
       if (step >= totalSteps) break;
@@ -93,7 +100,8 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   }
 
   // ---- final evaluation: PSNR/SSIM by number of kept tokens ----
-  const table = rank === 0 && testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log, step) : [];
+  const table = testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log, step, rank, worldSize) : [];
+  dp.ddp?.dispose();
   await log.close();
   await loader.close();
   return { step, table };
@@ -148,33 +156,57 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Reco
   await loader.close();
 }
 
-/** PSNR/SSIM of EMA-weight reconstructions of test images, per number of kept tokens. */
-async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger, step: number): Promise<EvalRow[]> {
+/**
+ * PSNR/SSIM of EMA-weight reconstructions of the first eval_size test images, per number of kept
+ * tokens. Every rank reconstructs its shard (DistributedSampler order, padded); the per-image
+ * squared errors and SSIMs are gathered in dataset order without the padding, and the table is
+ * computed as one process would: PSNR pooled over batches of 32, SSIM averaged, then the batches
+ * averaged (SPEC §6.2). Only rank 0 writes the grid and the log.
+ */
+async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger,
+  step: number, rank: number, worldSize: number): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
   const counts = tokenCounts(P, tok.numSlots);
-  const sums = counts.map(() => ({ psnr: 0, ssim: 0, batches: 0 }));
-  const loader = new DataLoader(new Subset(spec.dataset, Array.from({ length: n }, (_, i) => i)), { batchSize: Math.min(32, n), transform: spec.transform, shuffle: false });
-  let first = true;
+  const batchSize = Math.min(32, n);
+  const loader = new DataLoader(new Subset(spec.dataset, Array.from({ length: n }, (_, i) => i)),
+    { batchSize, transform: spec.transform, shuffle: false, rank, worldSize });
   let gridFile: string | null = null;
+  let pixels = 0; // elements per image (C·H·W), for PSNR from pooled squared errors
+  const rows: Tensor[] = []; // per image: the squared error for each k, then the SSIM for each k
   for await (const batch of loader) {
-    if (first) {
-      first = false;
+    if (rank === 0 && rows.length === 0) {
       const grid = torch.scope(() => reconstructionGrid(tok, batch.images.narrow(0, 0, Math.min(8, batch.images.size(0))), P));
       gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
       grid.dispose();
     }
+    pixels = batch.images.numel() / batch.images.size(0);
     const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
-    counts.forEach((k, i) => {
-      const m = reconstructionMetrics(rec.get(k)!, batch.images);
-      sums[i].psnr += m.psnr; sums[i].ssim += m.ssim; sums[i].batches++;
-    });
+    rows.push(torch.scope(() => torch.noGrad(() => {
+      const sse = counts.map((k) => psnrUpdate(rec.get(k)!, batch.images, [1, 2, 3]).sse);
+      const ssims = counts.map((k) => ssimPerImage(rec.get(k)!, batch.images, { dataRange: 1 }));
+      return torch.stack([...sse, ...ssims], 1).double();
+    })));
     torch.dispose([...rec.values()], batch.images, batch.labels);
   }
   await loader.close();
-  const table = counts.map((k, i) => ({ tokens: k, psnr: sums[i].psnr / sums[i].batches, ssim: sums[i].ssim / sums[i].batches }));
-  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps):\n tokens   PSNR (dB)   SSIM\n` +
+  const mine = torch.cat(rows, 0);
+  const all = allGatherRows(mine, n).tolist() as number[][];
+  torch.dispose(rows, mine);
+  const K = counts.length;
+  const table = counts.map((k, i) => {
+    let psnrSum = 0, ssimSum = 0, batches = 0;
+    for (let b = 0; b < n; b += batchSize) {
+      const chunk = all.slice(b, b + batchSize);
+      const mse = chunk.reduce((a, r) => a + r[i], 0) / (chunk.length * pixels);
+      psnrSum += 10 * Math.log10(1 / mse);
+      ssimSum += chunk.reduce((a, r) => a + r[K + i], 0) / chunk.length;
+      batches++;
+    }
+    return { tokens: k, psnr: psnrSum / batches, ssim: ssimSum / batches };
+  });
+  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n tokens   PSNR (dB)   SSIM\n` +
     table.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n'));
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   return table;

@@ -23,7 +23,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { GPT, GPT_SIZES, gptBackboneParamCount, type GptName, type GptOptions } from './gpt.js';
 import { DiffLoss, type DiffLossOptions } from './diffloss.js';
-import { applyOverride } from '../../train/config.js';
+import { applyOverride, DDP_KEYS } from '../../train/config.js';
 
 type Kind = 'integer' | 'number' | 'boolean' | 'string' | 'steps' | 'object' | 'any';
 
@@ -263,6 +263,7 @@ export const AR_TRAINER_KEYS: Record<string, TrainerKey> = {
   threads: { kind: 'integer', nullable: true, doc: 'intra-op threads (default: cores)' },
   eval_steps: { kind: 'string', nullable: true, doc: "tokenizer decoder steps for sample grids (default: the tokenizer's)" },
   eval_sampler: { kind: 'string', default: 'ddpm', doc: "tokenizer decoder sampler for sample grids: 'ddpm' or 'ddim'" },
+  ...DDP_KEYS,
 };
 
 export interface ArConfig {

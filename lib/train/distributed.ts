@@ -1,0 +1,54 @@
+// What both trainers need to train data-parallel (SPEC §5.1): the model wrapped in DDP on c10d,
+// accumulation micro-steps that do not communicate, per-rank random draws that a resumed run
+// reproduces, and logged values averaged over ranks.
+import * as torch from '../torch.js';
+import type { Module } from '../nn/module.js';
+import { DistributedDataParallel } from '../distributed/ddp.js';
+import { allReduce } from '../distributed/process-group.js';
+
+export interface DataParallel {
+  rank: number;
+  worldSize: number;
+  ddp: DistributedDataParallel | null;
+}
+
+/** Wraps `model` in DDP when there is more than one rank (parameters then come from rank 0). */
+export function dataParallel(model: Module, P: Record<string, any>, rank: number, worldSize: number): DataParallel {
+  const ddp = worldSize > 1
+    ? new DistributedDataParallel(model, { bucketCapMb: P.ddp_bucket_cap_mb ?? 25, findUnusedParameters: P.find_unused_parameters ?? false })
+    : null;
+  return { rank, worldSize, ddp };
+}
+
+/**
+ * Runs one micro-step's forward (and the caller's backward inside fn): synchronised on the last
+ * micro-step of an accumulation, local (noSync) on the others.
+ */
+export function microStep<T>(dp: DataParallel, lastMicro: boolean, fn: () => T): T {
+  if (!dp.ddp) return fn();
+  const ddp = dp.ddp;
+  return lastMicro ? ddp.forwardWith(fn) : ddp.noSync(() => ddp.forwardWith(fn));
+}
+
+/**
+ * With several ranks, the default generator is re-seeded before each optimizer step from (seed,
+ * rank, step): ranks draw different noise, and a resumed run draws what the uninterrupted one did
+ * (rank 0's checkpointed generator state cannot stand for the other ranks'). One rank keeps the
+ * checkpointed stream.
+ */
+export function seedStep(dp: DataParallel, seed: number, step: number): void {
+  if (dp.worldSize > 1) torch.manualSeed(BigInt(seed) * 1_000_003n + BigInt(dp.rank) * 65_537n + BigInt(step) + 1n);
+}
+
+/** Averages logged values over ranks (one float64 all-reduce); undefined entries stay undefined. */
+export function meanOverRanks<T extends Record<string, number | undefined>>(dp: DataParallel, values: T): T {
+  if (dp.worldSize === 1) return values;
+  const keys = Object.keys(values).filter((k) => values[k] !== undefined);
+  const t = torch.tensor(keys.map((k) => values[k]!), { dtype: 'float64' });
+  allReduce(t, { op: 'avg' });
+  const avg = t.tolist() as number[];
+  t.dispose();
+  const out: Record<string, number | undefined> = { ...values };
+  keys.forEach((k, i) => { out[k] = avg[i]; });
+  return out as T;
+}
