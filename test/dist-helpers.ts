@@ -23,9 +23,9 @@ export function freePort(): Promise<number> {
 export interface RankResult { code: number | null; result: Record<string, any> | null; stderr: string }
 
 /** Starts `size` ranks of the worker in `mode`; resolves with each rank's exit code and JSON result. */
-export async function runRanks(mode: string, size: number, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RankResult[]> {
+export async function runRanks(mode: string, size: number, env: Record<string, string> = {}, timeoutMs = 60_000, masterPort?: number): Promise<RankResult[]> {
   const out = mkdtempSync(join(tmpdir(), 'dist-test-'));
-  const port = await freePort();
+  const port = masterPort ?? await freePort();
   const runs = Array.from({ length: size }, (_, rank) => new Promise<RankResult>((resolve) => {
     const p = spawn(process.execPath, [WORKER], {
       env: { ...process.env, ...env, DIST_TEST_MODE: mode, DIST_TEST_OUT: out, RANK: String(rank), WORLD_SIZE: String(size),

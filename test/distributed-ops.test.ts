@@ -61,3 +61,30 @@ test('a group of one needs no master address; collectives are the identity; erro
   assert.throws(() => torch.distributed.barrier(), /no process group: call torch\.distributed\.initProcessGroup\(\) first/);
   assert.throws(() => torch.distributed.initProcessGroup({ env: { RANK: '0', WORLD_SIZE: '2' } }), /needs MASTER_ADDR and MASTER_PORT/);
 });
+
+test("under torchrun's agent store the ranks join the agent's TCPStore as clients", async () => {
+  const { freePort } = await import('./dist-helpers.js');
+  const { native } = await import('../lib/core/native.js');
+  const port = await freePort();
+  const agent = native.distributed.tcpStore('127.0.0.1', port, true, 0, 30_000); // stands in for torchrun's agent
+  try {
+    const ranks = await runRanks('ops', 2, { TORCHELASTIC_USE_AGENT_STORE: 'True', TORCHELASTIC_RESTART_COUNT: '0' }, 60_000, port);
+    for (const r of ranks) { assert.equal(r.code, 0, r.stderr); assert.deepEqual(r.result!.sum, [3, 6, 9, 12]); }
+    assert.doesNotMatch(ranks[0].stderr, /does not answer/);
+    // the ranks' probe reached the agent's store
+    assert.equal(native.distributed.storeGet(agent, 'torchnode/probe'), '1');
+  } finally { native.distributed.releaseStore(agent); }
+});
+
+test('an agent store that does not answer this libtorch (torchrun on another torch) → rank 0 serves on the next port', async () => {
+  const { createServer } = await import('node:net');
+  const { freePort } = await import('./dist-helpers.js');
+  const port = await freePort();
+  const silent = createServer(() => {}); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+  try {
+    const ranks = await runRanks('ops', 2, { TORCHELASTIC_USE_AGENT_STORE: 'True' }, 60_000, port);
+    for (const r of ranks) { assert.equal(r.code, 0, r.stderr); assert.deepEqual(r.result!.sum, [3, 6, 9, 12]); }
+    assert.match(ranks[0].stderr, new RegExp(`agent store at 127\\.0\\.0\\.1:${port} does not answer .* rank 0 serves the rendezvous at 127\\.0\\.0\\.1:${port + 1}`));
+  } finally { silent.close(); }
+});

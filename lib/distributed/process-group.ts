@@ -100,6 +100,21 @@ export interface InitOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** Whether a store client of this libtorch gets an answer from torchrun's agent store (5 s). */
+function agentStoreSpeaksOurProtocol(addr: string, port: number): boolean {
+  let probe: number | null = null;
+  try {
+    probe = d().tcpStore(addr, port, false, 0, 5000);
+    // set, then get: libtorch 1.13's client bounds only the wait of a get by the timeout
+    d().storeSet(probe, 'torchnode/probe', '1');
+    return d().storeGet(probe, 'torchnode/probe') === '1';
+  } catch {
+    return false;
+  } finally {
+    if (probe !== null) d().releaseStore(probe);
+  }
+}
+
 const isLoopback = (a: string) => a === 'localhost' || a.startsWith('127.') || a === '::1';
 
 /**
@@ -123,9 +138,17 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
   const where = `rank ${rank} of ${size}, ${backend}, store ${addr}:${port}`;
   let store: number;
   try {
-    store = env.agentStore
-      ? d().tcpStore(addr!, port!, false, size, timeout, `/worker/attempt_${env.restartCount}`)
-      : d().tcpStore(addr!, port!, rank === 0, size, timeout);
+    if (env.agentStore && agentStoreSpeaksOurProtocol(addr!, port!)) {
+      store = d().tcpStore(addr!, port!, false, size, timeout, `/worker/attempt_${env.restartCount}`);
+    } else {
+      if (env.agentStore) {
+        // torchrun's store runs on its own torch; a libtorch of another protocol generation (1.x
+        // against 2.x) cannot talk to it, so rank 0 serves the rendezvous on the next port.
+        port = port! + 1;
+        if (rank === 0) console.error(`initProcessGroup: torchrun's agent store at ${addr}:${port - 1} does not answer this libtorch's TCPStore protocol; rank 0 serves the rendezvous at ${addr}:${port}`);
+      }
+      store = d().tcpStore(addr!, port!, rank === 0, size, timeout);
+    }
   } catch (e) {
     throw new DistributedError(`initProcessGroup (${where}): rendezvous failed: ${(e as Error).message}`);
   }
