@@ -236,14 +236,14 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
   });
   def(env, exports, "setRequiresGrad", [](const Napi::CallbackInfo& info) {
     at::Tensor t = tensorAt(info, 0);
-    bool requires = info[1].As<Napi::Boolean>();
+    bool wanted = info[1].As<Napi::Boolean>();
     if (!t.is_leaf()) {
       // As PyTorch: a non-leaf's flag comes from its graph; only asking to keep it is allowed.
-      TORCH_CHECK(requires, "you can only change requires_grad flags of leaf variables. If you want to use a "
+      TORCH_CHECK(wanted, "you can only change requires_grad flags of leaf variables. If you want to use a "
                   "computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
       return info.Env().Undefined();
     }
-    t.set_requires_grad(requires);
+    t.set_requires_grad(wanted);
     return info.Env().Undefined();
   });
   def(env, exports, "isLeaf", [](const Napi::CallbackInfo& info) {

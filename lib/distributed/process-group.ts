@@ -3,6 +3,8 @@
 // thread until done (as in PyTorch); with { asyncOp: true } it returns a Work whose wait() runs
 // on a libuv worker and resolves a Promise. Every collective is bounded by the group's timeout, so
 // a lost peer raises an error naming the operation and rank instead of hanging.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { native } from '../core/native.js';
 import type { Tensor } from '../core/tensor.js';
 import { readLaunchEnv, type LaunchEnv } from './env.js';
@@ -100,19 +102,11 @@ export interface InitOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Whether a store client of this libtorch gets an answer from torchrun's agent store (5 s). */
+/** Whether a store client of this libtorch gets an answer from torchrun's agent store (≤ 10 s). */
 function agentStoreSpeaksOurProtocol(addr: string, port: number): boolean {
-  let probe: number | null = null;
-  try {
-    probe = d().tcpStore(addr, port, false, 0, 5000);
-    // set, then get: libtorch 1.13's client bounds only the wait of a get by the timeout
-    d().storeSet(probe, 'torchnode/probe', '1');
-    return d().storeGet(probe, 'torchnode/probe') === '1';
-  } catch {
-    return false;
-  } finally {
-    if (probe !== null) d().releaseStore(probe);
-  }
+  const probe = fileURLToPath(new URL('./store-probe.js', import.meta.url));
+  const r = spawnSync(process.execPath, [probe, addr, String(port)], { stdio: 'ignore', timeout: 10_000, killSignal: 'SIGKILL' });
+  return r.status === 0;
 }
 
 const isLoopback = (a: string) => a === 'localhost' || a.startsWith('127.') || a === '::1';
