@@ -108,3 +108,17 @@ test('the AR trainer computes tokens on the fly without the cache (enable_cache_
   assert.deepEqual([...l.keys()], [1, 2]);
   assert.ok([...l.values()].every(Number.isFinite));
 });
+
+test('the AR trainer data-parallel: 2 ranks through launch.js, a token cache per rank, losses averaged over ranks', { timeout: 600_000 }, () => {
+  const out = join(dir, 'ddp');
+  const r = spawnSync(process.execPath, [join(root, 'launch.js'), '--nproc-per-node', '2', '--standalone', join(root, 'train.js'), '--cfg', config,
+    '--opt', `trainer.params.result_folder=${out}`, `trainer.params.cache_dir=${join(dir, 'cache-ddp')}`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\[rank0\]: finished at step 6/);
+  assert.match(r.stderr, /\[rank0\]: lr .* \(blr 0\.002 × 32 \/ 256\)/, 'lr from the global batch 2 × 16');
+  for (const rank of [0, 1]) assert.ok(existsSync(join(dir, 'cache-ddp', `slots_rank${rank}_of_2.f32`)), `rank ${rank}'s cache`);
+  const l = losses(out);
+  assert.equal(l.size, 6);
+  for (const v of l.values()) assert.ok(Number.isFinite(v));
+  assert.ok(existsSync(join(out, 'models', 'step6', 'complete.json')));
+});
