@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../lib/torch.js';
 import { nn, optim } from '../lib/torch.js';
+import { native } from '../lib/core/native.js';
 
 const dist = torch.distributed;
 const mode = process.env.DIST_TEST_MODE;
@@ -22,8 +23,8 @@ export function parityData(): { x: torch.Tensor; y: torch.Tensor } {
   return { x: torch.randn([4, 6], { generator: g, dtype: 'float64' }), y: torch.randn([4, 3], { generator: g, dtype: 'float64' }) };
 }
 
-const grads = (m: nn.Module) => m.parameters().map((p) => p.grad!.flatten().tolist() as number[]);
-const params = (m: nn.Module) => m.parameters().map((p) => p.flatten().tolist() as number[]);
+const grads = (m: nn.Module) => torch.scope(() => m.parameters().map((p) => p.grad!.flatten().tolist() as number[]));
+const params = (m: nn.Module) => torch.scope(() => m.parameters().map((p) => p.flatten().tolist() as number[]));
 
 async function ops(rank: number, size: number): Promise<Record<string, unknown>> {
   const r: Record<string, unknown> = {};
@@ -68,20 +69,26 @@ function ddp(rank: number, size: number): Record<string, unknown> {
   const net = new dist.DistributedDataParallel(model, { bucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 25), firstBucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 1) });
   const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
   const steps: number[][][] = [];
+  let finalParams: number[][] = [];
   const localAfterNoSync: number[][][] = [];
-  for (let s = 0; s < 3; s++) {
+  const memory: { tensors: number; bytes: number }[] = [];
+  for (let s = 0; s < 5; s++) {
     for (let m = 0; m < accum; m++) {
       const lo = rank * per + m * micro;
       const fwd = () => net.forwardWith(() => nn.functional.mseLoss(model.forward(x.narrow(0, lo, micro)), y.narrow(0, lo, micro)));
-      const loss = m < accum - 1 ? net.noSync(fwd) : fwd();
-      loss.div(accum).backward();
+      torch.scope(() => {
+        const loss = m < accum - 1 ? net.noSync(fwd) : fwd();
+        loss.div(accum).backward();
+      });
       if (m < accum - 1 && s === 0) localAfterNoSync.push(...grads(model).map((g) => [g]));
     }
-    steps.push(grads(model));
+    if (s < 3) steps.push(grads(model));
     opt.step();
     opt.zeroGrad();
+    if (s === 2) finalParams = params(model);
+    memory.push({ tensors: torch.memory().numTensors, bytes: native.allocatorStats().bytes });
   }
-  return { steps, params: params(model), buckets: net.buckets, localAfterNoSync };
+  return { steps, params: finalParams, buckets: net.buckets, localAfterNoSync, memory };
 }
 
 async function main(): Promise<void> {

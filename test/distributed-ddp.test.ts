@@ -1,6 +1,6 @@
 // DistributedDataParallel on c10d's Reducer: 2 ranks × batch 2 give the gradients and parameters of
 // 1 rank × batch 4 (float64 model, SGD with momentum, 3 steps), with one bucket or one per tensor,
-// and with accumulation micro-steps under noSync() (which must not communicate).
+// and with accumulation micro-steps under noSync() (which must not communicate); memory flat over steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
@@ -38,6 +38,12 @@ async function check(env: Record<string, string>, expectBuckets: number) {
   }
   // the ranks apply identical updates to identical weights
   assert.deepEqual(ranks[0].result!.params, ranks[1].result!.params);
+  // two more steps (5 in all): neither live tensors nor native bytes grow once the state exists
+  for (const r of ranks) {
+    const m = r.result!.memory as { tensors: number; bytes: number }[];
+    assert.equal(m.length, 5);
+    for (let s = 2; s < 5; s++) assert.deepEqual(m[s], m[1], `rank memory after step ${s + 1}: ${JSON.stringify(m)}`);
+  }
   return ranks;
 }
 

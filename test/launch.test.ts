@@ -95,3 +95,29 @@ test('bad launcher flags are named and nothing starts', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--nproc-per-node must be an integer ≥ 1 \(got 'two'\)/);
 });
+
+test('two nodes (two launchers, --nnodes 2 --node-rank 0/1) form one group of 4 ranks', async () => {
+  const { spawn } = await import('node:child_process');
+  const { freePort, WORKER } = await import('./dist-helpers.js');
+  const port = await freePort();
+  const out = mkdtempSync(join(tmpdir(), 'launch-nodes-'));
+  const node = (r: number) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, [join(root, 'launch.js'), '--nnodes', '2', '--node-rank', String(r), '--nproc-per-node', '2',
+      '--master-addr', '127.0.0.1', '--master-port', String(port), WORKER],
+    { env: { ...process.env, DIST_TEST_MODE: 'ops', DIST_TEST_OUT: out, OMP_NUM_THREADS: '1' } });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  const [a, b] = await Promise.all([node(0), node(1)]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /started 2 rank\(s\) of 4 on node 1/);
+  for (let rank = 0; rank < 4; rank++) {
+    const r = JSON.parse(readFileSync(join(out, `rank${rank}.json`), 'utf8'));
+    assert.equal(r.error, undefined, `rank ${rank}: ${r.error}`);
+    assert.deepEqual(r.sum, [10, 20, 30, 40]); // [1,2,3,4] · (1 + 2 + 3 + 4)
+    assert.deepEqual(r.broadcast, [10, 10, 10]); // the last rank's 3 + 7
+  }
+});
