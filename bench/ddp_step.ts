@@ -30,8 +30,7 @@
 //       --find-unused      DDP findUnusedParameters
 //       --timeout 600      seconds before a stuck run is killed (also the collectives' timeout)
 //   e.g. node dist/bench/ddp_step.js --steps 3
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { runLocalRanks, type RankOut } from './local-ranks.js';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
@@ -137,58 +136,8 @@ function rankMain(a: Args): void {
 // ---------------------------------------------------------------------------------------------
 // The parent: runs the configurations one after another, prints the table.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface RankOut { code: number | null; signal: string | null; lines: Record<string, any>[]; stderr: string }
-
-async function runRanks(a: Args, ranks: number, threads: number): Promise<RankOut[]> {
-  const port = await freePort();
-  const self = fileURLToPath(import.meta.url);
-  const children: ChildProcess[] = [];
-  const killAll = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
-  const onSignal = () => { killAll(); process.exit(130); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const deadline = setTimeout(() => { console.error(`timed out after ${a.timeoutS + 60} s: killing the ranks`); killAll(); }, (a.timeoutS + 60) * 1000);
-  try {
-    return await Promise.all(Array.from({ length: ranks }, (_, rank) => new Promise<RankOut>((resolve) => {
-      const c = spawn(process.execPath, [self, ...process.argv.slice(2)], {
-        env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(ranks), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(ranks),
-          MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: String(threads) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(c);
-      const out: RankOut = { code: null, signal: null, lines: [], stderr: '' };
-      let buf = '';
-      c.stdout!.on('data', (d) => {
-        buf += d;
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl); buf = buf.slice(nl + 1);
-          try { out.lines.push(JSON.parse(line)); } catch { console.log(`[rank ${rank}] ${line}`); }
-        }
-      });
-      c.stderr!.on('data', (d) => { out.stderr += d; });
-      c.on('exit', (code, signal) => {
-        out.code = code; out.signal = signal;
-        if (code !== 0) setTimeout(killAll, 2000); // the others would wait in a collective until the timeout
-        resolve(out);
-      });
-    })));
-  } finally {
-    clearTimeout(deadline);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+function runRanks(a: Args, ranks: number, threads: number): Promise<RankOut[]> {
+  return runLocalRanks(fileURLToPath(import.meta.url), ranks, threads, a.timeoutS + 60);
 }
 
 interface RunResult { name: string; ranks: number; threads: number; batch: number; cpuShare: number[]; ms: number; fwdBwdMs: number; optMs: number; minMs: number; maxMs: number; perRank: number; total: number }

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../distributed/free-port.js';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -86,14 +86,6 @@ export function rankEnv(o: LaunchOptions, local: number, base: NodeJS.ProcessEnv
     TORCHELASTIC_RUN_ID: o.runId, TORCHELASTIC_RESTART_COUNT: '0', TORCHELASTIC_MAX_RESTARTS: '0',
     OMP_NUM_THREADS: base.OMP_NUM_THREADS || String(Math.max(1, Math.floor(availableParallelism() / o.nprocPerNode))),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
 }
 
 /** Copies a stream line by line with a prefix (a partial last line is flushed at the end). */
