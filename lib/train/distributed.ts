@@ -52,3 +52,8 @@ export function meanOverRanks<T extends Record<string, number | undefined>>(dp: 
   keys.forEach((k, i) => { out[k] = avg[i]; });
   return out as T;
 }
+
+/** For the run log: ', data parallel over N ranks (backend), K gradient buckets' (empty for one rank). */
+export function describe(dp: DataParallel): string {
+  return dp.ddp ? `, data parallel over ${dp.worldSize} ranks (${dp.ddp.group.backend}, ${dp.ddp.buckets.length} gradient bucket${dp.ddp.buckets.length === 1 ? '' : 's'})` : '';
+}

@@ -17,7 +17,7 @@ import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
 import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
-import { dataParallel, microStep, seedStep, meanOverRanks } from './distributed.js';
+import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { makeGrid } from '../data/grid.js';
 import { RunLogger } from './logging/run-logger.js';
@@ -106,7 +106,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   }
   const log = new RunLogger({ dir: resultDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
   log.log(`${opt.summary}, ${precision}, ` +
-    `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens`);
+    `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens${describe(dp)}`);
   const save = () => { if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last }); };
 
   // one epoch of (tokens, labels) batches from the cache or the loader, from the current position

@@ -10,7 +10,7 @@ import { Tokenizer } from '../models/tokenizer/tokenizer.js';
 import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { EMA } from '../optim/index.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
-import { dataParallel, microStep, seedStep, meanOverRanks } from './distributed.js';
+import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { holdOutValidation } from '../data/split.js';
 import { Subset } from '../data/dataset.js';
@@ -67,7 +67,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
     if (rank === 0) console.log(`resumed from ${resumeFrom} at step ${step} (epoch ${meta.data.epoch}, batch ${meta.data.batch})`);
   }
   const log = new RunLogger({ dir: resultDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
-  log.log(`${opt.summary}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters`);
+  log.log(`${opt.summary}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters${describe(dp)}`);
   const save = () => {
     if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: loader.sampler.state(), configText: cfg.text, keep: P.keep_last });
   };
