@@ -126,11 +126,6 @@ Napi::Value StoreGet(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), std::string(v.begin(), v.end()));
 }
 
-Napi::Value StoreAdd(const Napi::CallbackInfo& info) {
-  auto& s = stores().get(num(info, 0), "store");
-  return Napi::Number::New(info.Env(), static_cast<double>(s->add(str(info, 1), static_cast<int64_t>(num(info, 2)))));
-}
-
 // The Gloo device: the interface in GLOO_SOCKET_IFNAME, else the given address (loopback for a
 // single-node run, which always binds), else the machine's hostname as PyTorch does.
 std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& hostname) {
@@ -342,7 +337,6 @@ void initDistributed(Napi::Env env, Napi::Object exports) {
   def(env, d, "tcpStore", TcpStore);
   def(env, d, "storeSet", StoreSet);
   def(env, d, "storeGet", StoreGet);
-  def(env, d, "storeAdd", StoreAdd);
   def(env, d, "releaseStore", ReleaseStore);
   def(env, d, "newGroup", NewGroup);
   def(env, d, "releaseGroup", ReleaseGroup);

@@ -72,7 +72,6 @@ export interface NativeDistributed {
   tcpStore(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number, prefix?: string): number;
   storeSet(store: number, key: string, value: string): void;
   storeGet(store: number, key: string): string;
-  storeAdd(store: number, key: string, amount: number): number;
   releaseStore(store: number): boolean;
   newGroup(backend: string, store: number, rank: number, size: number, timeoutMs: number, glooHostname?: string): number;
   releaseGroup(group: number): boolean;

@@ -27,7 +27,7 @@ const MiB = 1024 * 1024;
 export class DistributedDataParallel<M extends Module = Module> {
   readonly module: M;
   readonly group: ProcessGroup;
-  /** Parameter indices (into the trainable parameters) of each bucket, in the order they are reduced. */
+  /** Parameter indices (into the trainable parameters) of each bucket as first assigned, in reduction order (c10d re-forms them once, after the first backward, in the order gradients arrived). */
   readonly buckets: number[][];
   /** False inside noSync(): the next backward accumulates locally. */
   requireBackwardGradSync = true;

@@ -42,13 +42,6 @@ export class ProcessGroup {
       throw new DistributedError(`${op} on rank ${this.rank} of ${this.size} (${this.backend}) failed: ${(e as Error).message}`);
     }
   }
-  /** A key/value in the rendezvous store (e.g. to agree on a value before the group is used). */
-  storeSet(key: string, value: string): void { d().storeSet(this.#storeId(), key, value); }
-  storeGet(key: string): string { return this.run('store get', () => d().storeGet(this.#storeId(), key)); }
-  #storeId(): number {
-    if (this.#store === null) throw new DistributedError('the process group was destroyed');
-    return this.#store;
-  }
   destroy(): void {
     if (this.#id !== null) d().releaseGroup(this.#id);
     if (this.#store !== null) d().releaseStore(this.#store);
