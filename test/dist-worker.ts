@@ -91,6 +91,22 @@ function ddp(rank: number, size: number): Record<string, unknown> {
   return { steps, params: finalParams, buckets: net.buckets, localAfterNoSync, memory };
 }
 
+/** A model with a layer the forward never uses: DDP needs findUnusedParameters for it. */
+function unused(): Record<string, unknown> {
+  const model = parityModel();
+  const extra = new nn.Linear(3, 3).double();
+  const holder = new nn.ModuleList([model, extra]);
+  const { x, y } = parityData();
+  const net = new dist.DistributedDataParallel(holder, { findUnusedParameters: process.env.DIST_FIND_UNUSED === '1' });
+  const opt = new optim.SGD(holder.parameters(), { lr: 0.1 });
+  for (let s = 0; s < 3; s++) {
+    torch.scope(() => net.forwardWith(() => nn.functional.mseLoss(model.forward(x), y)).backward());
+    opt.step();
+    opt.zeroGrad();
+  }
+  return { extraGrad: extra.weight.grad === null ? null : 'set', params: params(model) };
+}
+
 async function main(): Promise<void> {
   const timeout = process.env.DIST_TIMEOUT_MS ? Number(process.env.DIST_TIMEOUT_MS) : undefined;
   const t0 = Date.now();
@@ -100,6 +116,7 @@ async function main(): Promise<void> {
     const { rank, size } = g;
     if (mode === 'ops') result = await ops(rank, size);
     else if (mode === 'ddp') result = ddp(rank, size);
+    else if (mode === 'unused') result = unused();
     else if (mode === 'peer-exits') {
       // The last rank leaves without taking part; the others' all-reduce must fail, not hang.
       if (rank === size - 1) process.exit(3);

@@ -67,6 +67,21 @@ test('DDP: 2 accumulation micro-steps of batch 1 per rank, the first under noSyn
   assert.ok(maxAbsDiff(a.flat(2), b.flat(2)) > 1e-4, 'no communication happened under noSync()');
 });
 
+test('DDP with a parameter the forward never uses: an error naming the option, or findUnusedParameters', async () => {
+  const bad = await runRanks('unused', 2, { DIST_FIND_UNUSED: '0' });
+  for (const r of bad) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.result!.error, /not used in producing loss.*\[here: DDPOptions\.findUnusedParameters, or the trainer key find_unused_parameters: true\]/s);
+  }
+  const ok = await runRanks('unused', 2, { DIST_FIND_UNUSED: '1' });
+  for (const r of ok) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.result!.error, undefined, r.result!.error);
+    assert.equal(r.result!.extraGrad, null, 'the unused layer gets no gradient');
+  }
+  assert.deepEqual(ok[0].result!.params, ok[1].result!.params);
+});
+
 test('DDP needs a process group and a trainable parameter', () => {
   assert.throws(() => new torch.distributed.DistributedDataParallel(parityModel()), /needs a process group/);
   torch.distributed.initProcessGroup({ env: {} });

@@ -67,7 +67,15 @@ export class DistributedDataParallel<M extends Module = Module> {
   forwardWith<T>(fn: () => T): T {
     const id = this.#id();
     const sync = isGradEnabled() && this.requireBackwardGradSync;
-    if (isGradEnabled()) this.group.run('DistributedDataParallel rebuild buckets', () => native.distributed.reducerRebuildBuckets(id));
+    if (isGradEnabled()) {
+      try {
+        this.group.run('DistributedDataParallel rebuild buckets', () => native.distributed.reducerRebuildBuckets(id));
+      } catch (e) {
+        // c10d's message names Python's keyword; say where to set it here
+        if (/find_unused_parameters/.test((e as Error).message)) (e as Error).message += ' [here: DDPOptions.findUnusedParameters, or the trainer key find_unused_parameters: true]';
+        throw e;
+      }
+    }
     if (this.#o.broadcastBuffers && this.#syncBuffersBeforeForward) {
       const bufs = this.module.buffers();
       if (bufs.length) noGrad(() => broadcastCoalesced(bufs, 0, this.#o.bucketCapMb * MiB, this.group));
