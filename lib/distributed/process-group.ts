@@ -145,7 +145,9 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     id = d().newGroup(backend, store, rank, size, timeout, isLoopback(addr!) ? '127.0.0.1' : undefined);
   } catch (e) {
     d().releaseStore(store);
-    throw new DistributedError(`initProcessGroup (${where}): ${(e as Error).message}`);
+    const hint = /timeout|timed out/i.test((e as Error).message)
+      ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)` : '';
+    throw new DistributedError(`initProcessGroup (${where}): ${(e as Error).message}${hint}`);
   }
   defaultGroup = new ProcessGroup(id, store, rank, size, backend, timeout);
   return defaultGroup;
