@@ -122,7 +122,7 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     throw new DistributedError(`a run of ${size} processes needs MASTER_ADDR and MASTER_PORT (set by torchrun/launch.js, or by hand)`);
   }
   if (size === 1) { addr ??= '127.0.0.1'; port ??= 0; } // a group of one: a private store on a free port
-  const where = `rank ${rank} of ${size}, ${backend}, store ${addr}:${port}`;
+  const where = () => `rank ${rank} of ${size}, ${backend}, store ${addr}:${port}`;
   let store: number;
   try {
     if (env.agentStore && agentStoreSpeaksOurProtocol(addr!, port!)) {
@@ -137,7 +137,7 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
       store = d().tcpStore(addr!, port!, rank === 0, size, timeout);
     }
   } catch (e) {
-    throw new DistributedError(`initProcessGroup (${where}): rendezvous failed: ${(e as Error).message}`);
+    throw new DistributedError(`initProcessGroup (${where()}): rendezvous failed: ${(e as Error).message}`);
   }
   let id: number;
   try {
@@ -147,7 +147,7 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     d().releaseStore(store);
     const hint = /timeout|timed out/i.test((e as Error).message)
       ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)` : '';
-    throw new DistributedError(`initProcessGroup (${where}): ${(e as Error).message}${hint}`);
+    throw new DistributedError(`initProcessGroup (${where()}): ${(e as Error).message}${hint}`);
   }
   defaultGroup = new ProcessGroup(id, store, rank, size, backend, timeout);
   return defaultGroup;
