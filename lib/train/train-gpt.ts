@@ -6,7 +6,7 @@
 // Warmup is counted in steps of the training batch (upstream computed it from the cache loader's
 // length, ~2 M steps instead of the intended 100 epochs; SPEC §5.3 — not reproduced here).
 // Rank-aware: only rank 0 writes files.
-import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as torch from '../torch.js';
 import type { Tensor } from '../core/tensor.js';
@@ -17,6 +17,7 @@ import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
 import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
+import { startRun } from './run-start.js';
 import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { makeGrid } from '../data/grid.js';
@@ -40,11 +41,7 @@ const UPSTREAM_SAMPLE_CLASSES = [1, 7, 282, 604, 724, 207, 250, 751, 404, 850];
 export async function trainGpt(cfg: { params: Record<string, any>; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
-  if (P.threads) torch.setNumThreads(P.threads);
-  torch.manualSeed(P.seed);
-  const resultDir = P.result_folder;
-  const modelsDir = join(resultDir, 'models');
-  if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), cfg.text); }
+  const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
 
   // ---- models: the frozen tokenizer and the GPT ----
   const { config: aeConfig, ckptPath } = aeModelTokenizerConfig(P.ae_model ?? {});

@@ -3,13 +3,12 @@
 // autocast, backward, clip, AdamW, schedule, EMA, log → checkpoints and reconstruction grids →
 // at the end a PSNR/SSIM table by number of kept tokens on held-out test images.
 // Rank-aware: only rank 0 writes files.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as torch from '../torch.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
 import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { EMA } from '../optim/index.js';
 import { setUpOptimization, optimizerStep } from './optimization.js';
+import { startRun } from './run-start.js';
 import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
 import { holdOutValidation } from '../data/split.js';
@@ -31,11 +30,7 @@ export interface EvalRow { tokens: number; psnr: number; ssim: number }
 export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): Promise<{ step: number; table: EvalRow[] }> {
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
-  if (P.threads) torch.setNumThreads(P.threads);
-  torch.manualSeed(P.seed);
-  const resultDir = P.result_folder;
-  const modelsDir = join(resultDir, 'models');
-  if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), cfg.text); }
+  const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
 
   // ---- model ----
   const tok = Tokenizer.fromConfig({ trainer: { params: { model: P.model } } });

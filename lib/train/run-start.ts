@@ -1,0 +1,14 @@
+// The start both trainers share: intra-op threads, the seed for model init, and the run folder
+// with the config actually used (upstream copies the YAML to result_folder/config.yaml); only
+// rank 0 writes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch.js';
+
+export function startRun(P: Record<string, any>, configText: string, rank: number): { resultDir: string; modelsDir: string } {
+  if (P.threads) torch.setNumThreads(P.threads);
+  torch.manualSeed(P.seed);
+  const resultDir: string = P.result_folder;
+  if (rank === 0) { mkdirSync(resultDir, { recursive: true }); writeFileSync(join(resultDir, 'config.yaml'), configText); }
+  return { resultDir, modelsDir: join(resultDir, 'models') };
+}
