@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseLaunchArgs, rankEnv } from '../lib/cli/launch.js';
+import { alive } from './run-log.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'launch-'));
@@ -33,7 +34,6 @@ const launch = (args: string[], env: Record<string, string> = {}) => {
   const r = spawnSync(process.execPath, [join(root, 'launch.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 90_000 });
   return { ...r, ms: Date.now() - t0 };
 };
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const pids = (n: number) => Array.from({ length: n }, (_, r) => Number(readFileSync(join(dir, `pid${r}`), 'utf8')));
 
 test('each rank gets torchrun\'s environment and its output lines carry the rank', () => {

@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { loggedByStep, alive } from './run-log.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'train-ddp-'));
@@ -28,16 +29,7 @@ writeFileSync(config, stringify({ trainer: { target: 'semanticist.engine.diffusi
 
 const launchArgs = (out: string, extra: string[] = []) =>
   [join(root, 'launch.js'), '--nproc-per-node', '2', '--standalone', '--kill-grace', '5', join(root, 'train.js'), '--cfg', config, '--opt', `trainer.params.result_folder=${out}`, ...extra];
-function losses(out: string): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const line of readFileSync(join(out, 'logs', 'semanticist.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r.diff_loss === 'number') m.set(r.step, r.diff_loss);
-  }
-  return m;
-}
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const losses = (out: string) => loggedByStep(out, 'semanticist', 'diff_loss');
 
 test('2 ranks through launch.js: train, one rank killed, resume = the uninterrupted run', { timeout: 300_000 }, async () => {
   const a = join(dir, 'a');

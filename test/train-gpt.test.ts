@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import * as torch from '../lib/torch.js';
 import { safetensors } from '../lib/serialization/index.js';
 import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
+import { loggedByStep } from './run-log.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'train-gpt-'));
@@ -45,15 +46,7 @@ const run = (out: string, extra: string[] = []) => {
   assert.equal(r.status, 0, r.stderr);
   return r.stderr;
 };
-function losses(out: string): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const line of readFileSync(join(out, 'logs', 'gpt.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r.loss === 'number') m.set(r.step, r.loss);
-  }
-  return m;
-}
+const losses = (out: string) => loggedByStep(out, 'gpt', 'loss');
 
 test('train.js trains the GPT from a token cache, checkpoints, samples, and resumes exactly', { timeout: 600_000 }, () => {
   const a = join(dir, 'a');

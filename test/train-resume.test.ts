@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { loggedByStep } from './run-log.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'train-'));
@@ -25,16 +26,7 @@ writeFileSync(config, stringify({ trainer: { target: 'semanticist.engine.diffusi
 
 const train = (out: string, extra: string[] = []) =>
   [join(root, 'train.js'), '--cfg', config, '--opt', `trainer.params.result_folder=${out}`, ...extra];
-/** Loss by step from the JSONL log; a step logged twice (before a kill and after the resume) keeps the last. */
-function losses(out: string): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const line of readFileSync(join(out, 'logs', 'semanticist.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line);
-    if (typeof r.diff_loss === 'number') m.set(r.step, r.diff_loss);
-  }
-  return m;
-}
+const losses = (out: string) => loggedByStep(out, 'semanticist', 'diff_loss');
 
 test('a run killed with SIGKILL and resumed logs the same losses as an uninterrupted run', { timeout: 240_000 }, async () => {
   const a = join(dir, 'a');
