@@ -34,6 +34,8 @@ export class DistributedDataParallel<M extends Module = Module> {
   readonly #o: Required<Omit<DDPOptions, 'group'>>;
   #reducer: number | null;
   #syncBuffersBeforeForward = true;
+  /** The buffers broadcast before a synchronised forward, listed once (as PyTorch's modules_buffers). */
+  readonly #buffers: Tensor[];
 
   constructor(module: M, o: DDPOptions = {}) {
     const group = o.group ?? defaultProcessGroup();
@@ -44,7 +46,8 @@ export class DistributedDataParallel<M extends Module = Module> {
     const trainable = module.namedParameters().filter(([, p]) => p.requiresGrad);
     if (!trainable.length) throw new DistributedError('DistributedDataParallel: the module has no parameter that requires grad');
     // Every rank starts from rank 0's weights and buffers (DDP's _sync_module_states).
-    noGrad(() => broadcastCoalesced([...module.parameters(), ...module.buffers()], 0, 250 * MiB, group));
+    this.#buffers = module.buffers();
+    noGrad(() => broadcastCoalesced([...module.parameters(), ...this.#buffers], 0, 250 * MiB, group));
     const [id, buckets] = group.run('DistributedDataParallel', (gid) => native.distributed.newReducer(
       gid, trainable.map(([, p]) => p._h), trainable.map(([n]) => n),
       Math.round(this.#o.bucketCapMb * MiB), Math.round(this.#o.firstBucketCapMb * MiB),
@@ -76,9 +79,8 @@ export class DistributedDataParallel<M extends Module = Module> {
         throw e;
       }
     }
-    if (this.#o.broadcastBuffers && this.#syncBuffersBeforeForward) {
-      const bufs = this.module.buffers();
-      if (bufs.length) noGrad(() => broadcastCoalesced(bufs, 0, this.#o.bucketCapMb * MiB, this.group));
+    if (this.#o.broadcastBuffers && this.#syncBuffersBeforeForward && this.#buffers.length) {
+      noGrad(() => broadcastCoalesced(this.#buffers, 0, this.#o.bucketCapMb * MiB, this.group));
     }
     const out = fn();
     if (sync) {

@@ -21,8 +21,9 @@ export function dataParallel(model: Module, P: Record<string, any>, rank: number
 }
 
 /**
- * Runs one micro-step's forward (and the caller's backward inside fn): synchronised on the last
- * micro-step of an accumulation, local (noSync) on the others.
+ * Runs one micro-step's forward pass `fn` (only the forward: the caller runs backward on its
+ * result afterwards): armed to synchronise on the last micro-step of an accumulation, local
+ * (noSync) on the others.
  */
 export function microStep<T>(dp: DataParallel, lastMicro: boolean, fn: () => T): T {
   if (!dp.ddp) return fn();
