@@ -105,6 +105,7 @@ void initDispatch(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
+void initMetaShapes(Napi::Env env, Napi::Object exports);
 
 // Reports changes of native tensor memory to V8 (so GC pressure reflects it); cheap to call often.
 void syncExternalMemory(napi_env env);

@@ -35,6 +35,8 @@ export interface SampleLoopOptions {
   clipDenoised?: boolean;
   /** Scales the ancestral steps' noise (MAR's DiffLoss temperature; default 1); pSampleLoop only. */
   temperature?: number;
+  /** Device of the initial noise when `noise` is not given (default cpu). */
+  device?: string;
 }
 
 export class GaussianDiffusion {
@@ -184,7 +186,7 @@ export class GaussianDiffusion {
 
   private loop(shape: number[], o: SampleLoopOptions, step: (img: Tensor, t: Tensor, i: number) => Tensor): Tensor {
     return noGrad(() => {
-      let img = o.noise ? o.noise.clone() : randn(shape);
+      let img = o.noise ? o.noise.clone() : randn(shape, { device: o.device });
       const T = this.numTimesteps;
       for (let i = 0; i < T; i++) {
         const tIdx = T - 1 - i;
