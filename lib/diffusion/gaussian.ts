@@ -43,8 +43,8 @@ export class GaussianDiffusion {
   readonly meanType: MeanType;
   readonly varType: VarType;
   readonly lossType: LossType;
+  /** Schedule tables as tensors, by name and device (one copy per device used). */
   private readonly cache = new Map<string, Tensor>();
-  private mapTensor: Tensor | null = null;
 
   constructor(readonly schedule: Schedule, o: DiffusionOptions = {}) {
     this.meanType = o.meanType ?? 'epsilon';
@@ -78,8 +78,13 @@ export class GaussianDiffusion {
 
   /** Respaced indices → the original timesteps the model was trained on. */
   mapTimesteps(t: Tensor): Tensor {
-    if (!this.mapTensor) this.mapTensor = keep(tensor(this.schedule.timestepMap, { dtype: 'int64', device: t.device }));
-    return this.mapTensor.indexSelect(0, t.to('int64'));
+    const key = `timestepMap@${t.device}`;
+    let map = this.cache.get(key);
+    if (!map) {
+      map = keep(tensor(this.schedule.timestepMap, { dtype: 'int64', device: t.device }));
+      this.cache.set(key, map);
+    }
+    return map.indexSelect(0, t.to('int64'));
   }
 
   /** Wraps a model so that it receives original timesteps (SpacedDiffusion's _WrappedModel). */
@@ -243,7 +248,5 @@ export class GaussianDiffusion {
   dispose(): void {
     for (const t of this.cache.values()) t.dispose();
     this.cache.clear();
-    this.mapTensor?.dispose();
-    this.mapTensor = null;
   }
 }
