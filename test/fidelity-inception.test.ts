@@ -11,10 +11,10 @@
 // features by 1e-2 or more). An element-wise relative rule would be meaningless: many features are
 // exactly or nearly 0 after the ReLUs. The resize has no sums, so it is compared at abs 1e-6 and
 // is in fact exact.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as torch from '../lib/torch.js';
 import { safetensors, save } from '../lib/serialization/index.js';
 import {
@@ -47,6 +47,8 @@ function model(): { model: InceptionV3Features; path: string } {
   save(weights(), path);
   return (loaded = { model: InceptionV3Features.fromPretrained({ weightsPath: path }), path });
 }
+// the saved weights are ~95 MB: remove them when the file's tests are done
+after(() => { if (loaded) rmSync(dirname(loaded.path), { recursive: true, force: true }); });
 
 /** max|a − b| ≤ rel · max|b| (see the header for why this rule and 1e-5). */
 function assertFeatureClose(got: torch.Tensor, want: torch.Tensor, what: string, rel = 1e-5): void {
