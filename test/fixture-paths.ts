@@ -9,7 +9,6 @@ import { join } from 'node:path';
 /** test/fixtures in the source tree (the compiled tests run from dist/test). */
 export const LOCAL_FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 export const UPSTREAM_FIXTURES = process.env.SEMANTICIST_FIXTURES ?? join(LOCAL_FIXTURES, 'upstream');
-export const FIDELITY_FIXTURES = process.env.SEMANTICIST_FIDELITY_FIXTURES ?? join(LOCAL_FIXTURES, 'fidelity');
 /** The upstream set's fixtures.json: configs, tensor shapes/dtypes per file, tapes. */
 export function fixturesJson(): any {
   return JSON.parse(readFileSync(join(UPSTREAM_FIXTURES, 'fixtures.json'), 'utf8'));

@@ -26,8 +26,15 @@ export interface ReconstructionEvalOptions {
   /** Decoder sampling steps (respacing, e.g. '250', '25'); default the model's. */
   steps?: string;
   sampler?: 'ddpm' | 'ddim';
-  /** Decoder seed for every batch (default 0). */
+  /** Decoder seed (default 0). */
   seed?: number;
+  /**
+   * 'batch' (default; the training run's table): every batch decodes from a generator seeded with
+   * `seed`, as upstream's evaluation draws per batch. 'image': each image's noise comes from its
+   * own generator seeded by (seed, dataset position), so results do not depend on the batch size
+   * or the number of ranks (eval.js).
+   */
+  noise?: 'batch' | 'image';
   /** Test images to use: the first n of the dataset. */
   n: number;
   /** Images per batch (per rank; default 32, capped at n). */
@@ -66,7 +73,9 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
       const B = images.size(0);
       const positions = Array.from({ length: B }, (_, i) => (local + i) * worldSize + rank);
       const real = positions.map((p, i) => [p, i]).filter(([p]) => p < n); // padding repeats early images: not written
-      const rec = tok.reconstruct(images, { numTokens: o.counts, cfg: o.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed ?? 0 });
+      const rec = o.noise === 'image'
+        ? reconstructPerImageNoise(tok, images, positions, o)
+        : tok.reconstruct(images, { numTokens: o.counts, cfg: o.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed ?? 0 });
       try {
         rows.push(torch.scope(() => torch.noGrad(() => {
           const sse = o.counts.map((k) => psnrUpdate(rec.get(k)!, images, [1, 2, 3]).sse);
@@ -103,6 +112,39 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
     }
     return { tokens: k, psnr: psnrSum / batches, ssim: ssimSum / batches };
   });
+}
+
+/**
+ * Encodes once and decodes with each number of tokens, every image's noise (initial and per step,
+ * for both CFG halves) drawn from its own generator seeded by (seed, position), afresh for each k
+ * as the batch-seeded decode re-seeds for each k. On the meta device (no generators) draws are unseeded.
+ */
+function reconstructPerImageNoise(tok: Tokenizer, images: Tensor, positions: number[], o: ReconstructionEvalOptions): Map<number, Tensor> {
+  const out = new Map<number, Tensor>();
+  const device = images.device;
+  const B = images.size(0);
+  const shape = [tok.latentChannels, tok.latentSize, tok.latentSize];
+  const tokens = torch.noGrad(() => tok.encode(images));
+  try {
+    for (const k of o.counts) {
+      const gens = positions.map((p) => torch.seededGenerator(device, BigInt(o.seed ?? 0) * 1_000_003n + BigInt(p)) ?? undefined);
+      // rows = B, or 2B with CFG: image j's generator gives its rows j and B + j, in that order
+      const draw = (rows: number) => torch.scope(() => {
+        const per = rows / B;
+        const d = gens.map((generator) => torch.randn([per, ...shape], { generator, device }));
+        return torch.cat(Array.from({ length: per }, (_, r) => torch.stack(d.map((x) => x.select(0, r)))), 0);
+      });
+      const noise = draw(B);
+      try {
+        out.set(k, torch.keep(tok.decode(tokens, { numTokens: k, cfg: o.cfg, steps: o.steps, sampler: o.sampler, noise, stepNoise: (_i, like) => draw(like.size(0)) })));
+      } finally {
+        noise.dispose();
+      }
+    }
+  } finally {
+    tokens.dispose();
+  }
+  return out;
 }
 
 /** The table as printed at the end of training and by eval.js. */
