@@ -19,7 +19,7 @@
 # On CUDA each timing synchronizes the device before reading the clock, so that it covers the queued
 # kernels. Prints the same lines as the TS benchmark (the trainable-parameter count must match it).
 #
-# Run:  /work/venv213/bin/python bench/python/train_step_ref.py
+# Run:  python3 bench/python/train_step_ref.py   (a Python with PyTorch, e.g. a throwaway venv's)
 # Environment (defaults first), as bench/train_step.ts:
 #   ITERS=10, DECODES=3      timed steps and decodes
 #   THREADS=2                intra-op CPU threads
