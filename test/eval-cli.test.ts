@@ -73,7 +73,8 @@ test('eval.js: a (cfg × tokens) grid with PSNR/SSIM, rFID and IS; the real imag
 
 test('eval.js on 2 ranks (launch.js) gives the 1-rank PSNR/SSIM and rFID', { timeout: 600_000 }, () => {
   const one = join(dir, 'one'), two = join(dir, 'two');
-  const args = ['--model', run, '--cfg_value', '2', '--test_num_slots', '4', '--steps', '3', '--sampler', 'ddpm', '--num-images', '9',
+  // 11 images: an odd count (rank 1's shard is padded) and at least one per IS split
+  const args = ['--model', run, '--cfg_value', '2', '--test_num_slots', '4', '--steps', '3', '--sampler', 'ddpm', '--num-images', '11',
     '--batch-size', '3', '--device', 'cpu', '--feature-extractor-weights-path', weights];
   const r1 = spawnSync(process.execPath, [join(root, 'eval.js'), ...args, '--out', one], { encoding: 'utf8' });
   assert.equal(r1.status, 0, r1.stderr);
@@ -82,7 +83,10 @@ test('eval.js on 2 ranks (launch.js) gives the 1-rank PSNR/SSIM and rFID', { tim
   const [a] = results(one), [b] = results(two);
   // per-image noise: the same images whatever the sharding; the numbers differ at most by BLAS
   // rounding between batch shapes (relative 1e-4 is far above float32 rounding of these sums)
-  for (const k of ['psnr', 'ssim', 'fid', 'isc_mean']) assert.ok(Math.abs(a[k] - b[k]) <= 1e-4 * Math.max(1, Math.abs(a[k])), `${k}: ${a[k]} vs ${b[k]}`);
+  for (const k of ['psnr', 'ssim', 'fid', 'isc_mean']) {
+    assert.ok(Number.isFinite(a[k]) && Number.isFinite(b[k]), `${k}: ${a[k]}, ${b[k]}`);
+    assert.ok(Math.abs(a[k] - b[k]) <= 1e-4 * Math.max(1, Math.abs(a[k])), `${k}: ${a[k]} vs ${b[k]}`);
+  }
 });
 
 test('eval.js without the Inception weights reports PSNR/SSIM and says once why FID/IS are missing', { timeout: 300_000 }, () => {
