@@ -102,3 +102,19 @@ test('eval.js without the Inception weights reports PSNR/SSIM and says once why 
   assert.equal(rows.length, 4);
   for (const x of rows) { assert.ok(Number.isFinite(x.psnr)); assert.equal(x.fid, undefined); }
 });
+
+test('eval.js --config --checkpoint (official files) evaluates the same weights as the run folder', { timeout: 300_000 }, () => {
+  const home = join(dir, 'emptyhome2');
+  mkdirSync(home, { recursive: true });
+  const env = { ...process.env, HOME: home, TORCH_HOME: join(home, 'torch') };
+  const common = ['--cfg_value', '1', '--test_num_slots', '4', '--steps', '3', '--sampler', 'ddim', '--num-images', '6', '--device', 'cpu'];
+  const viaRun = spawnSync(process.execPath, [join(root, 'eval.js'), '--model', run, ...common, '--out', join(dir, 'via-run')], { encoding: 'utf8', env });
+  const viaConfig = spawnSync(process.execPath, [join(root, 'eval.js'), '--config', cfg, '--checkpoint', join(run, 'models', 'step4', 'ema.safetensors'),
+    ...common, '--out', join(dir, 'via-config')], { encoding: 'utf8', env });
+  assert.equal(viaRun.status, 0, viaRun.stderr);
+  assert.equal(viaConfig.status, 0, viaConfig.stderr);
+  const [a] = results(join(dir, 'via-run')), [b] = results(join(dir, 'via-config'));
+  assert.equal(b.psnr, a.psnr);
+  assert.equal(b.ssim, a.ssim);
+  assert.equal(b.step, null);
+});
