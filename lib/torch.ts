@@ -34,11 +34,7 @@ export function dispose(...xs: unknown[]): void {
 export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 
-export const cuda = {
-  isAvailable: (): boolean => native.cudaDeviceCount() > 0,
-  deviceCount: (): number => native.cudaDeviceCount(),
-  synchronize: (): void => native.cudaSynchronize(),
-};
+export * as cuda from './core/cuda.js';
 
 /** What was found at build and load time: versions, BLAS, threads, CUDA, allocator. */
 export function config() {

@@ -140,6 +140,8 @@ void manualSeed(uint64_t seed) {
   }
 }
 
+}  // namespace
+
 uint64_t seedArg(const Napi::Value& v) {
   if (v.IsBigInt()) {
     bool lossless;
@@ -150,6 +152,8 @@ uint64_t seedArg(const Napi::Value& v) {
     throw ArgError("seed must be a non-negative integer");
   return static_cast<uint64_t>(d);
 }
+
+namespace {
 
 // ---- autocast ------------------------------------------------------------------------------
 
@@ -324,6 +328,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tn::initAutograd(env, exports);
   tn::initDispatch(env, exports);
   tn::initDistributed(env, exports);
+  tn::initCuda(env, exports);
   return exports;
 }
 

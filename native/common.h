@@ -99,12 +99,20 @@ at::ScalarType scalarTypeFromJs(napi_env env, napi_value v);
 c10::Device deviceFromJs(napi_env env, napi_value v);
 const char* scalarTypeName(at::ScalarType t);
 
+// A seed from JS: a non-negative integer Number or a BigInt (ArgError otherwise).
+uint64_t seedArg(const Napi::Value& v);
+
+// Appended to out-of-memory errors: each CUDA device's allocated and reserved bytes now ("" on
+// builds without CUDA or when no device is up). Never throws.
+std::string cudaMemoryNote();
+
 // Registers each part's functions on the exports object.
 void initTensorApi(Napi::Env env, Napi::Object exports);
 void initDispatch(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
+void initCuda(Napi::Env env, Napi::Object exports);
 
 // Reports changes of native tensor memory to V8 (so GC pressure reflects it); cheap to call often.
 void syncExternalMemory(napi_env env);

@@ -64,6 +64,26 @@ export interface Native {
   cudaSynchronize(): void;
   config(): NativeConfig;
   distributed: NativeDistributed;
+  cuda: NativeCuda;
+}
+
+/** torch.cuda (native/cuda.cc). `device`: an index, 'cuda' or 'cuda:N'; omitted: the current one. */
+export interface NativeCuda {
+  /** Compiled against a libtorch with CUDA. */
+  built: boolean;
+  isAvailable(): boolean;
+  deviceCount(): number;
+  currentDevice(): number;
+  setDevice(device: number | string): void;
+  synchronize(device?: number | string): void;
+  memoryAllocated(device?: number | string): number;
+  memoryReserved(device?: number | string): number;
+  maxMemoryAllocated(device?: number | string): number;
+  resetPeakMemoryStats(device?: number | string): void;
+  emptyCache(): void;
+  manualSeedAll(seed: number | bigint): void;
+  getDeviceName(device?: number | string): string;
+  getDeviceCapability(device?: number | string): [number, number];
 }
 
 /** c10d (native/distributed.cc): ids name native stores, groups, works and reducers. */
