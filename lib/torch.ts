@@ -5,7 +5,7 @@ import { Tensor } from './core/tensor.js';
 
 export { Tensor, isTensor, wrap } from './core/tensor.js';
 export type { Scalar, TensorOrScalar, ToOptions, BackwardOptions } from './core/tensor.js';
-export { TorchError } from './core/errors.js';
+export { TorchError, OutOfMemoryError } from './core/errors.js';
 export { dtypes, type DType, type DeviceLike } from './core/dtype.js';
 export * from './core/creation.js';
 export * from './core/functions.js';

@@ -10,6 +10,7 @@
 #include <c10/util/Logging.h>
 
 #include <cstring>
+#include <new>
 
 #include "common.h"
 #include "compat.h"
@@ -20,10 +21,17 @@ namespace tn {
 // ---- errors --------------------------------------------------------------------------------
 
 static napi_ref g_errorCtor = nullptr;
+static napi_ref g_oomCtor = nullptr;
 
-void setErrorClass(napi_env env, napi_value ctor) {
-  if (g_errorCtor) napi_delete_reference(env, g_errorCtor);
+void setErrorClass(napi_env env, napi_value ctor, napi_value oomCtor) {
+  for (napi_ref* r : {&g_errorCtor, &g_oomCtor}) {
+    if (*r) napi_delete_reference(env, *r);
+    *r = nullptr;
+  }
   napi_create_reference(env, ctor, 1, &g_errorCtor);
+  napi_valuetype t;
+  if (oomCtor && napi_typeof(env, oomCtor, &t) == napi_ok && t == napi_function)
+    napi_create_reference(env, oomCtor, 1, &g_oomCtor);
 }
 
 void throwJs(napi_env env, const std::exception& e, const char* op) {
@@ -38,8 +46,14 @@ void throwJs(napi_env env, const std::exception& e, const char* op) {
   std::string msg;
   if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
   else msg = e.what();
+  // Out of memory is an error the caller can act on (smaller batch, free tensors): its own class,
+  // with what each CUDA device holds now (the caching allocator's message says it at the failure).
+  bool oom = dynamic_cast<const c10::OutOfMemoryError*>(&e) || dynamic_cast<const std::bad_alloc*>(&e);
+  if (dynamic_cast<const std::bad_alloc*>(&e)) msg = "out of host memory (" + msg + ")";
+  if (oom) msg += cudaMemoryNote();
   napi_value ctor = nullptr, args[2], err;
-  if (g_errorCtor) napi_get_reference_value(env, g_errorCtor, &ctor);
+  napi_ref ref = oom && g_oomCtor ? g_oomCtor : g_errorCtor;
+  if (ref) napi_get_reference_value(env, ref, &ctor);
   napi_create_string_utf8(env, msg.data(), msg.size(), &args[0]);
   napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &args[1]);
   if (ctor && napi_new_instance(env, ctor, 2, args, &err) == napi_ok) {
@@ -204,7 +218,7 @@ std::string parallelInfo() {
 
 static void initRuntime(Napi::Env env, Napi::Object exports) {
   def(env, exports, "setErrorClass", [](const Napi::CallbackInfo& info) {
-    setErrorClass(info.Env(), info[0]);
+    setErrorClass(info.Env(), info[0], info[1]);
     return info.Env().Undefined();
   });
   def(env, exports, "setNumThreads", [](const Napi::CallbackInfo& info) {

@@ -89,10 +89,11 @@ HandleTable& tensors();
 std::vector<at::Generator>& generators();
 at::Generator generatorFromJs(napi_env env, napi_value v);
 
-// Converts a C++ exception into a JS exception: c10 errors become TorchError (with the op name),
-// ArgError becomes TypeError, anything else a plain Error. Never lets the exception escape.
+// Converts a C++ exception into a JS exception: ArgError becomes TypeError; out-of-memory
+// (c10::OutOfMemoryError, std::bad_alloc) the OutOfMemoryError class, with the CUDA memory figures
+// appended; anything else TorchError (with the op name). Never lets the exception escape.
 void throwJs(napi_env env, const std::exception& e, const char* op);
-void setErrorClass(napi_env env, napi_value ctor);
+void setErrorClass(napi_env env, napi_value ctor, napi_value oomCtor);
 
 // Parses 'float32', 'int64', ... or a numeric c10::ScalarType code.
 at::ScalarType scalarTypeFromJs(napi_env env, napi_value v);

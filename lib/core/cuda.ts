@@ -5,6 +5,8 @@
 // device. Memory figures are never made up.
 import { native } from './native.js';
 
+export { OutOfMemoryError } from './errors.js';
+
 /** A CUDA device: an index, 'cuda' (the current device) or 'cuda:N'. Omitted: the current device. */
 export type CudaDevice = number | string;
 

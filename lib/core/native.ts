@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TorchError } from './errors.js';
+import { OutOfMemoryError, TorchError } from './errors.js';
 
 export interface OpArgInfo { name: string; type: string; kind: string; optional: boolean; kwOnly: boolean; hasDefault: boolean }
 export interface OpSchemaInfo { name: string; schema: string; args: OpArgInfo[]; returns: { type: string; aliasArg: number }[] }
@@ -47,7 +47,7 @@ export interface Native {
   backward(h: number, grad: number | null, retainGraph: boolean, createGraph: boolean, inputs?: number[]): void;
   autogradGrad(outputs: number[], inputs: number[], gradOutputs: (number | null)[] | null,
     retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (number | null)[];
-  setErrorClass(ctor: unknown): void;
+  setErrorClass(ctor: unknown, oomCtor?: unknown): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
@@ -126,6 +126,6 @@ function addonPath(): string {
 
 const require = createRequire(import.meta.url);
 export const native: Native = require(addonPath());
-native.setErrorClass(TorchError);
+native.setErrorClass(TorchError, OutOfMemoryError);
 // Debian's libtorch starts with one intra-op thread; use the machine unless told otherwise.
 native.setNumThreads(Number(process.env.OMP_NUM_THREADS) || availableParallelism());
