@@ -124,8 +124,14 @@ function main() {
   const f = flags(found.config);
   try {
     const t = targets(found.config);
-    // The extra header folders of a CUDA build: CUDA's runtime, and NCCL's where libtorch has it.
-    const extra = () => (t.cuda ? [...new Set([cudaInclude(found), ...(t.nccl ? [ncclInclude(found)] : [])])] : []);
+    // The extra header folders of a CUDA build: CUDA's runtime (with CUDA 13's include/cccl, where
+    // libcu++'s <nv/target> moved, which cuda_fp16.h includes), and NCCL's where libtorch has it.
+    const extra = () => {
+      if (!t.cuda) return [];
+      const cuda = cudaInclude(found);
+      const cccl = path.join(cuda, 'cccl');
+      return [...new Set([cuda, ...(fs.existsSync(cccl) ? [cccl] : []), ...(t.nccl ? [ncclInclude(found)] : [])])];
+    };
     if (mode !== '--describe') process.stderr.write(`semanticist-ts: using ${found.how}${t.cuda ? ' (CUDA' + (t.nccl ? ', NCCL)' : ')') : ''}\n`);
     switch (mode) {
       case '--cmake-prefix': process.stdout.write(found.prefix); break;
