@@ -10,7 +10,7 @@ export { dtypes, type DType, type DeviceLike } from './core/dtype.js';
 export * from './core/creation.js';
 export * from './core/functions.js';
 export { var_ as var } from './core/functions.js';
-export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } from './core/random.js';
+export { manualSeed, Generator, defaultGenerator, defaultGeneratorFor, seededGenerator, getRngState, setRngState } from './core/random.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from './core/modes.js';
 export { scope, keep, memory } from './core/scope.js';
 export { ops } from './core/aten.js';
@@ -35,6 +35,12 @@ export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 
 export * as cuda from './core/cuda.js';
+
+/** CUDA backend flags (torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark); they change CUDA kernels only. */
+export function setCudaBackendFlags(f: { matmulTf32: boolean; cudnnTf32: boolean; cudnnBenchmark: boolean }): void {
+  native.setCudaBackendFlags(f.matmulTf32, f.cudnnTf32, f.cudnnBenchmark);
+}
+export const cudaBackendFlags = () => native.cudaBackendFlags();
 
 /** What was found at build and load time: versions, BLAS, threads, CUDA, allocator. */
 export function config() {

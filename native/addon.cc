@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <c10/util/Logging.h>
 
@@ -248,6 +249,20 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     generators().push_back(g);
     return Napi::Number::New(info.Env(), generators().size() - 1);
   });
+  // defaultGenerator(device): the table index of that device's default generator (the one
+  // torch.manual_seed seeds and unseeded random ops draw from); 0 is the CPU's. Shared, not cloned.
+  def(env, exports, "defaultGenerator", [](const Napi::CallbackInfo& info) {
+    c10::Device d(info[0].As<Napi::String>().Utf8Value());
+    if (d.is_cpu()) return Napi::Number::New(info.Env(), 0);
+    TORCH_CHECK(d.is_cuda(), "default generators exist for 'cpu' and 'cuda' devices, not '", d.str(), "'");
+    TORCH_CHECK(cudaAvailable(), "CUDA is not available in this libtorch build");
+    auto g = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, d.has_index() ? d.index() : 0));
+    auto& table = generators();
+    for (size_t i = 0; i < table.size(); ++i)
+      if (table[i] == g) return Napi::Number::New(info.Env(), static_cast<double>(i));
+    table.push_back(g);
+    return Napi::Number::New(info.Env(), static_cast<double>(table.size() - 1));
+  });
   def(env, exports, "generatorSeed", [](const Napi::CallbackInfo& info) {
     auto g = generatorFromJs(info.Env(), info[0]);
     std::lock_guard<std::mutex> lock(g.mutex());
@@ -309,6 +324,33 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     if (cudaAvailable()) at::zeros({1}, at::TensorOptions().device(c10::kCUDA)).cpu();
     return info.Env().Undefined();
   });
+  // TF32 for CUDA matmul and cuDNN, and cuDNN autotuning (torch.backends.cuda.matmul.allow_tf32,
+  // torch.backends.cudnn.allow_tf32 / benchmark). Context flags: settable on any build, they only
+  // change CUDA kernels.
+  def(env, exports, "setCudaBackendFlags", [](const Napi::CallbackInfo& info) {
+    auto& ctx = at::globalContext();
+    ctx.setAllowTF32CuBLAS(info[0].As<Napi::Boolean>());
+    ctx.setAllowTF32CuDNN(info[1].As<Napi::Boolean>());
+    ctx.setBenchmarkCuDNN(info[2].As<Napi::Boolean>());
+    return info.Env().Undefined();
+  });
+  def(env, exports, "cudaBackendFlags", [](const Napi::CallbackInfo& info) {
+    auto& ctx = at::globalContext();
+    auto o = Napi::Object::New(info.Env());
+    o.Set("matmulTf32", ctx.allowTF32CuBLAS());
+    o.Set("cudnnTf32", ctx.allowTF32CuDNN());
+    o.Set("cudnnBenchmark", ctx.benchmarkCuDNN());
+    return o;
+  });
+  // cudaSetDevice(n): makes cuda:n the current device (torch.cuda.set_device), through the
+  // device-guard implementation that libc10_cuda registers, so no CUDA header is needed here.
+  def(env, exports, "cudaSetDevice", [](const Napi::CallbackInfo& info) {
+    int n = info[0].As<Napi::Number>().Int32Value();
+    TORCH_CHECK(cudaAvailable(), "CUDA is not available in this libtorch build");
+    TORCH_CHECK(n >= 0 && n < cudaDeviceCount(), "cuda:", n, " does not exist (", cudaDeviceCount(), " devices)");
+    c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(n)));
+    return info.Env().Undefined();
+  });
   def(env, exports, "config", [](const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto o = Napi::Object::New(env);
@@ -343,6 +385,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tn::initDispatch(env, exports);
   tn::initDistributed(env, exports);
   tn::initCuda(env, exports);
+  tn::initMetaShapes(env, exports);
   return exports;
 }
 

@@ -114,6 +114,7 @@ void initAutograd(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
 void initCuda(Napi::Env env, Napi::Object exports);
+void initMetaShapes(Napi::Env env, Napi::Object exports);
 
 // Reports changes of native tensor memory to V8 (so GC pressure reflects it); cheap to call often.
 void syncExternalMemory(napi_env env);

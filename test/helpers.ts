@@ -1,4 +1,6 @@
-// Assertion helpers shared by the tests.
+// Assertion helpers shared by the tests. Which comparisons in the suite are exact and which use a
+// tolerance (and how each is derived) is in docs/testing.md; rounding bounds for comparing two
+// evaluations that BLAS may round differently are in test/rounding.ts.
 import assert from 'node:assert/strict';
 import type { Tensor } from '../lib/torch.js';
 

@@ -67,7 +67,7 @@ test('train.js trains in its default precision (bf16) and saves fp32 weights', {
   } } }));
   const run = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', config], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stderr, /, bf16, /, 'the run reports its precision');
+  assert.match(run.stderr, /^cpu, bf16 \(autocast bfloat16, fp32 master weights\)/m, 'the run states its device and precision first');
   const records = readFileSync(join(dir, 'run', 'logs', 'semanticist.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const losses = records.filter((r) => typeof r.diff_loss === 'number').map((r) => r.diff_loss as number);
   // validation PSNR/SSIM per number of tokens at each sample_every step

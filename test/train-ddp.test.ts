@@ -41,7 +41,7 @@ test('2 ranks through launch.js: train, one rank killed, resume = the uninterrup
   const ref = losses(a);
   assert.equal(ref.size, 30);
   assert.ok(existsSync(join(a, 'models', 'step30', 'complete.json')));
-  assert.match(outA, /\[rank0\]: lr 6\.250e-5 \(blr 0\.001 × 16 \/ 256\)/, 'lr from the global batch 2 × 8');
+  assert.match(outA, /\[rank0\]: cpu, fp32; lr 6\.250e-5 \(blr 0\.001 × 16 \/ 256\)/, 'lr from the global batch 2 × 8');
   assert.match(outA, /data parallel over 2 ranks \(gloo, \d+ gradient buckets?\)/);
   // 9 test images over 2 ranks: rank 1's shard is padded with image 0, which the gather drops
   assert.match(outA, /\[rank0\]: reconstruction of 9 test images .*2 ranks/);

@@ -84,7 +84,7 @@ test('train.js trains the GPT from a token cache, checkpoints, samples, and resu
 test('the AR trainer runs under bf16 autocast (the default precision): finite losses, fp32 weights', { timeout: 600_000 }, () => {
   const c = join(dir, 'bf16');
   const err = run(c, ['--opt', 'trainer.params.precision=bf16', '--opt', 'trainer.params.max_steps=3', '--opt', 'trainer.params.sample_every=3']);
-  assert.match(err, /, bf16, /);
+  assert.match(err, /^cpu, bf16 \(autocast bfloat16, fp32 master weights\)/m);
   const l = losses(c);
   assert.deepEqual([...l.keys()], [1, 2, 3]);
   assert.ok([...l.values()].every(Number.isFinite));
@@ -108,7 +108,7 @@ test('the AR trainer data-parallel: 2 ranks through launch.js, a token cache per
     '--opt', `trainer.params.result_folder=${out}`, `trainer.params.cache_dir=${join(dir, 'cache-ddp')}`], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\[rank0\]: finished at step 6/);
-  assert.match(r.stderr, /\[rank0\]: lr .* \(blr 0\.002 × 32 \/ 256\)/, 'lr from the global batch 2 × 16');
+  assert.match(r.stderr, /\[rank0\]: cpu, fp32; lr .* \(blr 0\.002 × 32 \/ 256\)/, 'lr from the global batch 2 × 16');
   for (const rank of [0, 1]) assert.ok(existsSync(join(dir, 'cache-ddp', `slots_rank${rank}_of_2.f32`)), `rank ${rank}'s cache`);
   const l = losses(out);
   assert.equal(l.size, 6);

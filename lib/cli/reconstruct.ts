@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import * as torch from '../torch.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
+import { resolveDevice } from '../core/device.js';
 import { readImage, centerCropArr, toUnitFloat, writePng } from '../data/image.js';
 import { makeGrid } from '../data/grid.js';
 
@@ -24,11 +25,12 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--steps <respacing>', "sampling steps ('250', '25', 'ddim25'); default: the config's")
     .option('--seed <n>', 'seed for the sampling noise', Number, 0)
     .option('--vae <path>', "VAE weights (diffusers folder or checkpoint); default: the config's vae_checkpoint")
-    .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+    .option('--device <device>', "'cpu', 'cuda' or 'cuda:N' (default: cuda when available, else cpu)")
     .requiredOption('--out <file.png>', 'output PNG grid');
   p.parse(argv);
   const o = p.opts();
-  const tok = Tokenizer.fromPretrained({ config: o.config, checkpoint: o.checkpoint, vae: o.vae, device: o.device });
+  const device = resolveDevice(o.device, { what: '--device' });
+  const tok = Tokenizer.fromPretrained({ config: o.config, checkpoint: o.checkpoint, vae: o.vae, device });
   for (const line of tok.loadReport) console.log(line);
   tok.eval();
   const size = tok.options.encImgSize;
@@ -39,7 +41,7 @@ export async function main(argv = process.argv): Promise<void> {
     const img = torch.scope(() => {
       let x = toUnitFloat(centerCropArr(u8, size));
       if (tok.options.imageChannels === 1) x = x.mul(torch.tensor([0.299, 0.587, 0.114]).reshape(3, 1, 1)).sum(0, true);
-      return x.unsqueeze(0).to(o.device);
+      return x.unsqueeze(0).to(device);
     });
     u8.dispose();
     const t0 = Date.now();

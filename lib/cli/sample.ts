@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch.js';
 import { ImageGenerator } from '../models/gpt/generator.js';
+import { resolveDevice } from '../core/device.js';
 import { makeGrid } from '../data/grid.js';
 import { writePng } from '../data/image.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
@@ -55,6 +56,7 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--prefixes <list>', 'numbers of tokens to decode (default: 1, 2, 4, … up to all generated)', ints('--prefixes'))
     .option('--steps <respacing>', "tokenizer decoder steps, e.g. '250', '25' (default: the tokenizer's)")
     .option('--seed <n>', 'seed', num('--seed'), 0)
+    .option('--device <device>', "'cpu', 'cuda' or 'cuda:N' (default: cuda when available, else cpu)")
     .requiredOption('--out <file.png>', 'output grid');
   p.parse(argv);
   const o = p.opts();
@@ -64,7 +66,8 @@ export async function main(argv = process.argv): Promise<void> {
   const checkpoint = o.checkpoint ?? (o.model ? stepFolder(o.model, o.step) : undefined);
   if (!checkpoint) throw new Error('--checkpoint is required with --config');
   if (o.cfgSchedule && !['linear', 'constant'].includes(o.cfgSchedule)) throw new Error(`--cfg-schedule: expected linear or constant, got '${o.cfgSchedule}'`);
-  const gen = ImageGenerator.fromPretrained({ config, checkpoint, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae });
+  const device = resolveDevice(o.device, { what: '--device' });
+  const gen = ImageGenerator.fromPretrained({ config, checkpoint, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device });
   for (const line of gen.loadReport) console.error(line);
   try {
     const t0 = Date.now();

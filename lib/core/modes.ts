@@ -25,7 +25,7 @@ export const enableGrad = <R>(fn: () => R): R => withGrad(true, fn);
 export const setGradEnabled = (on: boolean): boolean => native.setGradEnabled(on);
 export const isGradEnabled = (): boolean => native.isGradEnabled();
 
-export interface AutocastOptions { device?: 'cpu' | 'cuda'; dtype?: DType | 'bfloat16' | 'float16'; enabled?: boolean }
+export interface AutocastOptions { device?: 'cpu' | 'cuda' | 'meta'; dtype?: DType | 'bfloat16' | 'float16'; enabled?: boolean }
 
 /**
  * Runs fn under libtorch's autocast (torch.autocast): eligible ops (matmul, linear, conv, ...)
@@ -43,3 +43,10 @@ export function autocast<R>(opts: AutocastOptions, fn: () => R): R {
 }
 
 export function isAutocastEnabled(device: 'cpu' | 'cuda' = 'cpu'): boolean { return native.autocastState(device)[0]; }
+
+/** Whether autocast is on for a device type and its dtype; the meta device has no autocast. */
+export function autocastState(device: 'cpu' | 'cuda' | 'meta'): { enabled: boolean; dtype: DType } {
+  if (device === 'meta') return { enabled: false, dtype: 'float32' };
+  const [enabled, dtype] = native.autocastState(device);
+  return { enabled, dtype: dtype as DType };
+}

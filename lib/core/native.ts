@@ -55,6 +55,9 @@ export interface Native {
   generatorSeed(g: number, seed?: number | bigint): bigint;
   generatorGetState(g: number): number;
   generatorSetState(g: number, state: number): void;
+  defaultGenerator(device: string): number;
+  setCudaBackendFlags(matmulTf32: boolean, cudnnTf32: boolean, cudnnBenchmark: boolean): void;
+  cudaBackendFlags(): { matmulTf32: boolean; cudnnTf32: boolean; cudnnBenchmark: boolean };
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   autocastEnter(device: string, enabled: boolean, dtype: string): [boolean, string];
@@ -62,6 +65,9 @@ export interface Native {
   autocastState(device: string): [boolean, string];
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
+  cudaSetDevice(n: number): void;
+  /** Test support (native/meta-shapes.cc): Meta kernels computed on zero-filled CPU stand-ins for these ops. */
+  metaViaCpu(ops: string[]): void;
   config(): NativeConfig;
   distributed: NativeDistributed;
   cuda: NativeCuda;

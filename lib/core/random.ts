@@ -23,3 +23,22 @@ export class Generator {
 export const defaultGenerator = new Generator('cpu', 0);
 export const getRngState = (): Tensor => defaultGenerator.getState();
 export const setRngState = (s: Tensor): void => defaultGenerator.setState(s);
+
+/**
+ * The default generator of a device: the CPU's, or cuda:N's (what unseeded random ops on that
+ * device draw from, and what a checkpoint must save to resume the same noise).
+ */
+export function defaultGeneratorFor(device: string): Generator {
+  const i = native.defaultGenerator(device);
+  return i === 0 ? defaultGenerator : new Generator(device, i);
+}
+
+/**
+ * A fresh generator on `device` seeded with `seed`, for reproducible draws made directly on that
+ * device (a CUDA draw is not a CPU draw moved over: the streams differ, as in PyTorch). The meta
+ * device has no values and no generators: null, and draws there take none.
+ */
+export function seededGenerator(device: string, seed: number | bigint): Generator | null {
+  if (device === 'meta') return null;
+  return new Generator(device.startsWith('cuda') ? device : 'cpu').manualSeed(seed);
+}

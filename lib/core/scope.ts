@@ -60,6 +60,22 @@ export function release(t: Owned): void {
   t._h = 0;
 }
 
+/**
+ * Makes `t` hold `from`'s native tensor and frees t's old one (`from` is left empty): for moves
+ * that libtorch cannot do in place (set_data between meta and a real device), so that t keeps its
+ * JS identity. The GC safety net follows the new handle.
+ */
+export function adoptHandle(t: Owned, from: Owned): void {
+  const old = t._h;
+  const gc = (t._f & GC) !== 0;
+  if (gc) registry.unregister(t);
+  t._h = from._h;
+  from._h = 0;
+  if (from._f & GC) registry.unregister(from);
+  if (gc) registry.register(t, t._h, t);
+  native.free(old);
+}
+
 /** Exempts a tensor from scope disposal: the caller owns it from now on (e.g. parameters). */
 export function keep<T extends Owned>(t: T): T {
   t._f |= KEPT;

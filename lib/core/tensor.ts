@@ -55,7 +55,7 @@ const O = {
   where: opIndex('where', 'self'),
   chunk: opIndex('chunk'), unbind: opIndex('unbind', 'int'), split: opIndex('split', 'Tensor'), splitSizes: opIndex('split_with_sizes'),
   tril: opIndex('tril'), triu: opIndex('triu'), flip: opIndex('flip'), roll: opIndex('roll'), movedim: opIndex('movedim', 'int'),
-  toDtype: opIndex('to', 'dtype'), toDevice: opIndex('to', 'device'), clone: opIndex('clone'), detach: opIndex('detach'), detach_: opIndex('detach_'),
+  toDtype: opIndex('to', 'dtype'), toDevice: opIndex('to', 'device'), clone: opIndex('clone'), pinMemory: opIndex('pin_memory'), isPinned: opIndex('is_pinned'), detach: opIndex('detach'), detach_: opIndex('detach_'),
   copy_: opIndex('copy_'), zero_: opIndex('zero_'), fill_: opIndex('fill_', 'Scalar'), normal_: opIndex('normal_'), uniform_: opIndex('uniform_'),
   sort: opIndex('sort'), topk: opIndex('topk'), outer: opIndex('outer'),
 };
@@ -182,6 +182,9 @@ export class Tensor implements Owned {
   type(dtype: DType): Tensor { return this.to(dtype); }
   clone(): Tensor { return new Tensor(call(O.clone, this._h)); }
   contiguous(): Tensor { return new Tensor(call(O.contiguous, this._h)); }
+  /** A copy in page-locked host memory (for asynchronous host→CUDA copies); needs a CUDA libtorch. */
+  pinMemory(): Tensor { return new Tensor(call(O.pinMemory, this._h, null)); }
+  isPinned(): boolean { return call(O.isPinned, this._h, null) as boolean; }
 
   // ---- arithmetic ----------------------------------------------------------------------
 

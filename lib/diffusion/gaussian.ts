@@ -35,14 +35,16 @@ export interface SampleLoopOptions {
   clipDenoised?: boolean;
   /** Scales the ancestral steps' noise (MAR's DiffLoss temperature; default 1); pSampleLoop only. */
   temperature?: number;
+  /** Device of the initial noise when `noise` is not given (default cpu). */
+  device?: string;
 }
 
 export class GaussianDiffusion {
   readonly meanType: MeanType;
   readonly varType: VarType;
   readonly lossType: LossType;
+  /** Schedule tables as tensors, by name and device (one copy per device used). */
   private readonly cache = new Map<string, Tensor>();
-  private mapTensor: Tensor | null = null;
 
   constructor(readonly schedule: Schedule, o: DiffusionOptions = {}) {
     this.meanType = o.meanType ?? 'epsilon';
@@ -76,8 +78,13 @@ export class GaussianDiffusion {
 
   /** Respaced indices → the original timesteps the model was trained on. */
   mapTimesteps(t: Tensor): Tensor {
-    if (!this.mapTensor) this.mapTensor = keep(tensor(this.schedule.timestepMap, { dtype: 'int64', device: t.device }));
-    return this.mapTensor.indexSelect(0, t.to('int64'));
+    const key = `timestepMap@${t.device}`;
+    let map = this.cache.get(key);
+    if (!map) {
+      map = keep(tensor(this.schedule.timestepMap, { dtype: 'int64', device: t.device }));
+      this.cache.set(key, map);
+    }
+    return map.indexSelect(0, t.to('int64'));
   }
 
   /** Wraps a model so that it receives original timesteps (SpacedDiffusion's _WrappedModel). */
@@ -184,7 +191,7 @@ export class GaussianDiffusion {
 
   private loop(shape: number[], o: SampleLoopOptions, step: (img: Tensor, t: Tensor, i: number) => Tensor): Tensor {
     return noGrad(() => {
-      let img = o.noise ? o.noise.clone() : randn(shape);
+      let img = o.noise ? o.noise.clone() : randn(shape, { device: o.device });
       const T = this.numTimesteps;
       for (let i = 0; i < T; i++) {
         const tIdx = T - 1 - i;
@@ -241,7 +248,5 @@ export class GaussianDiffusion {
   dispose(): void {
     for (const t of this.cache.values()) t.dispose();
     this.cache.clear();
-    this.mapTensor?.dispose();
-    this.mapTensor = null;
   }
 }

@@ -5,7 +5,7 @@
 // Buffers are tensors registered with registerBuffer (persistent or not). A field holding a module
 // that must not be a child (a back reference) belongs in a #private field.
 import { Tensor } from '../core/tensor.js';
-import { keep, scope } from '../core/scope.js';
+import { keep, scope, adoptHandle } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';
 import { aten } from '../core/aten.js';
 import { isFloating, normDtype, type DType, type DeviceLike } from '../core/dtype.js';
@@ -210,6 +210,14 @@ export class Module {
       const dt = dtype && t.isFloatingPoint() ? dtype : t.dtype;
       const dev = device ?? t.device;
       if (dt === t.dtype && sameDevice(dev, t.device)) return;
+      if (dev === 'meta' || t.device === 'meta') {
+        // set_data refuses meta ↔ real-device swaps (incompatible tensor types); like PyTorch's
+        // Module._apply, make a new leaf (without the gradient), adopted by the same JS object so that references hold.
+        const moved = t.to({ dtype: dt, device: dev }).detach();
+        if (t.requiresGrad) moved.requiresGrad_(true);
+        adoptHandle(t, moved);
+        return;
+      }
       aten.set_data(t, t.to({ dtype: dt, device: dev }));
       const g = t.grad;
       if (g) aten.set_data(g, g.to({ dtype: dt, device: dev }));

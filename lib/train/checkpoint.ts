@@ -11,6 +11,7 @@ import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { EMA } from '../optim/ema.js';
 import type { LRScheduler } from '../optim/schedulers.js';
+import type { GradScaler } from '../optim/grad-scaler.js';
 import { safetensors, save as torchSave, load as torchLoad } from '../serialization/index.js';
 
 /** Where the data loader is: the next batch to train on is batch `batch` of epoch `epoch`. */
@@ -21,11 +22,20 @@ export interface TrainParts {
   optimizer: Optimizer<any>;
   scheduler?: LRScheduler | null;
   ema?: EMA | null;
-  /** Generators whose state is saved and restored (e.g. the default CPU generator). */
+  /**
+   * Generators whose state is saved and restored: the default CPU generator first, then the job's
+   * CUDA generator on CUDA jobs. A checkpoint written on another device restores the generators
+   * both have (the CPU's); the rest keep their seeded state, and loadCheckpoint says so.
+   */
   generators?: Generator[];
+  /** The fp16 loss scaler (scale and growth tracker are saved). */
+  scaler?: GradScaler | null;
 }
 
 export interface CheckpointMeta { step: number; data: DataPosition; time: string; [k: string]: unknown }
+
+/** What loadCheckpoint could not restore as saved (e.g. a CUDA generator on a CPU resume). */
+export interface LoadNotes { notes: string[] }
 
 const STEP_DIR = /^step(\d+)$/;
 const COMPLETE = 'complete.json';
@@ -50,6 +60,7 @@ export function saveCheckpoint(modelsDir: string, step: number, parts: TrainPart
     if (parts.generators?.length) torchSave(parts.generators.map((g) => g.getState()), join(tmp, 'rng.pt'));
   });
   if (parts.scheduler) writeFileSync(join(tmp, 'scheduler.json'), JSON.stringify(parts.scheduler.stateDict()));
+  if (parts.scaler) writeFileSync(join(tmp, 'scaler.json'), JSON.stringify(parts.scaler.stateDict()));
   if (o.configText !== undefined) writeFileSync(join(tmp, 'config.yaml'), o.configText);
   const meta: CheckpointMeta = { step, data: o.data, time: new Date().toISOString(), ...o.extra };
   writeFileSync(join(tmp, COMPLETE), JSON.stringify(meta, null, 2));
@@ -79,7 +90,8 @@ export function latestCheckpoint(modelsDir: string): string | null {
 }
 
 /** Restores everything saveCheckpoint wrote into the given parts; returns the checkpoint's meta. */
-export function loadCheckpoint(dir: string, parts: TrainParts): CheckpointMeta {
+export function loadCheckpoint(dir: string, parts: TrainParts): CheckpointMeta & LoadNotes {
+  const notes: string[] = [];
   const metaPath = join(dir, COMPLETE);
   if (!existsSync(metaPath)) throw new Error(`${dir}: not a complete checkpoint (no ${COMPLETE})`);
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CheckpointMeta;
@@ -89,12 +101,20 @@ export function loadCheckpoint(dir: string, parts: TrainParts): CheckpointMeta {
     parts.optimizer.loadStateDict(mapsToObjects(torchLoad(join(dir, 'optimizer.pt'))));
     if (parts.generators?.length) {
       const states = torchLoad(join(dir, 'rng.pt')) as Tensor[];
-      if (states.length !== parts.generators.length) throw new Error(`${dir}/rng.pt: ${states.length} generator states for ${parts.generators.length} generators`);
-      parts.generators.forEach((g, i) => g.setState(states[i]));
+      if (!Array.isArray(states) || states.length < 1) throw new Error(`${dir}/rng.pt: expected a list of generator states (the CPU's first)`);
+      const n = Math.min(states.length, parts.generators.length);
+      for (let i = 0; i < n; i++) parts.generators[i].setState(states[i]);
+      if (states.length !== parts.generators.length)
+        notes.push(`${dir}/rng.pt holds ${states.length} generator state(s) for this job's ${parts.generators.length} (a checkpoint from another device): the CPU generator is restored, ${states.length > n ? 'the saved CUDA state is not used' : "this device's generator keeps its seeded state"}`);
     }
   });
   if (parts.scheduler) parts.scheduler.loadStateDict(JSON.parse(readFileSync(join(dir, 'scheduler.json'), 'utf8')));
-  return meta;
+  if (parts.scaler) {
+    const f = join(dir, 'scaler.json');
+    if (existsSync(f)) parts.scaler.loadStateDict(JSON.parse(readFileSync(f, 'utf8')));
+    else notes.push(`${dir}: no scaler.json (saved without fp16): the loss scale starts at ${parts.scaler.getScale()}`);
+  }
+  return { ...meta, notes };
 }
 
 /** Dicts come back from torch.load as Maps; the optimizer expects plain objects. */

@@ -15,9 +15,9 @@ export const TRAINER_KEYS: Record<string, { kind: Kind; default?: unknown; doc: 
   warmup_epochs: { kind: 'number', default: 100, doc: 'warmup length in epochs (converted to steps)' },
   batch_size: { kind: 'integer', default: 256, doc: 'per-process batch size' },
   num_workers: { kind: 'integer', default: 16, doc: 'decoding worker threads' },
-  pin_memory: { kind: 'boolean', default: true, doc: 'accepted for compatibility (no effect on CPU)' },
+  pin_memory: { kind: 'boolean', default: true, doc: 'batches pass through pinned host memory and are copied to a CUDA device asynchronously (CUDA jobs only)' },
   grad_accum_steps: { kind: 'integer', default: 1, doc: 'micro-batches per optimizer step' },
-  precision: { kind: 'string', default: 'bf16', doc: "'bf16' (autocast, fp32 master weights), 'fp16' or 'fp32'" },
+  precision: { kind: 'string', default: 'bf16', doc: "'bf16' (autocast on the job's device, fp32 master weights), 'fp16' (autocast + dynamic loss scaling: CUDA, or CPU where libtorch has fp16 autocast) or 'fp32' ('no' = fp32)" },
   max_grad_norm: { kind: 'number', default: 3.0, doc: 'gradient clipping norm' },
   enable_ema: { kind: 'boolean', default: true, doc: 'EMA of the weights (decay 0.999, every step)' },
   save_every: { kind: 'integer', default: 10000, doc: 'checkpoint every N steps' },
@@ -48,6 +48,14 @@ export const DDP_KEYS = {
   find_unused_parameters: { kind: 'boolean' as const, default: false, doc: 'DDP find_unused_parameters (upstream: false)' },
 };
 Object.assign(TRAINER_KEYS, DDP_KEYS);
+
+/** Where a job runs, shared by both trainers' schemas (see lib/train/job-device.ts). */
+export const DEVICE_KEYS = {
+  device: { kind: 'string' as const, doc: "'cpu', 'cuda' or 'cuda:N' (default: cuda when available, else cpu; under a launcher cuda = cuda:LOCAL_RANK); train.js --device overrides it" },
+  allow_tf32: { kind: 'boolean' as const, default: true, doc: 'TF32 for CUDA matmul and cuDNN convolutions (upstream configure_compute_backend); CUDA kernels only' },
+  cudnn_benchmark: { kind: 'boolean' as const, default: true, doc: 'cuDNN autotuning of convolution algorithms (upstream: on); CUDA only' },
+};
+Object.assign(TRAINER_KEYS, DEVICE_KEYS);
 
 export interface TrainerConfig { target: string; params: Record<string, any>; raw: Record<string, any>; text: string }
 

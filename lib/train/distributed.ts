@@ -3,6 +3,7 @@
 // reproduces, and logged values averaged over ranks.
 import * as torch from '../torch.js';
 import type { Module } from '../nn/module.js';
+import type { Tensor } from '../core/tensor.js';
 import { DistributedDataParallel } from '../distributed/ddp.js';
 import { allReduce } from '../distributed/process-group.js';
 
@@ -41,17 +42,23 @@ export function seedStep(dp: DataParallel, seed: number, step: number): void {
   if (dp.worldSize > 1) torch.manualSeed(BigInt(seed) * 1_000_003n + BigInt(dp.rank) * 65_537n + BigInt(step) + 1n);
 }
 
-/** Averages logged values over ranks (one float64 all-reduce); undefined entries stay undefined. */
-export function meanOverRanks<T extends Record<string, number | undefined>>(dp: DataParallel, values: T): T {
-  if (dp.worldSize === 1) return values;
-  const keys = Object.keys(values).filter((k) => values[k] !== undefined);
-  const t = torch.tensor(keys.map((k) => values[k]!), { dtype: 'float64' });
-  allReduce(t, { op: 'avg' });
-  const avg = t.tolist() as number[];
-  t.dispose();
-  const out: Record<string, number | undefined> = { ...values };
+/**
+ * The logged values of a step as numbers, averaged over ranks: the scalar tensors are stacked on
+ * their device (in float64), all-reduced there with several ranks (NCCL needs device tensors),
+ * and read back in one host transfer, the step's only sync. Undefined entries stay undefined.
+ */
+export function meanOverRanks<K extends string>(dp: DataParallel, values: Record<K, Tensor | undefined>): Record<K, number | undefined> {
+  const keys = (Object.keys(values) as K[]).filter((k) => values[k] !== undefined);
+  const out = {} as Record<K, number | undefined>;
+  for (const k of Object.keys(values) as K[]) out[k] = undefined;
+  if (!keys.length) return out;
+  const avg = torch.scope(() => {
+    const t = torch.stack(keys.map((k) => values[k]!.detach().reshape([]).double()));
+    if (dp.worldSize > 1) allReduce(t, { op: 'avg' });
+    return t.tolist() as number[];
+  });
   keys.forEach((k, i) => { out[k] = avg[i]; });
-  return out as T;
+  return out;
 }
 
 /** For the run log: ', data parallel over N ranks (backend), K gradient buckets' (empty for one rank). */

@@ -3,7 +3,8 @@
 // warmup_epochs, then cosine to max_steps (cosine_lr) or constant; EMA of the weights every step.
 import * as torch from '../torch.js';
 import type { Module } from '../nn/module.js';
-import { AdamW, EMA, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import type { RunLogger } from './logging/run-logger.js';
+import { AdamW, EMA, GradScaler, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
 
 export interface Optimization {
   optimizer: AdamW;
@@ -32,13 +33,34 @@ export function setUpOptimization(model: Module, P: Record<string, any>, batches
   return { optimizer, scheduler, ema, lr, effBatch, stepsPerEpoch, totalSteps, warmupSteps, summary };
 }
 
-/** After the accumulated backward passes: clip (unless maxGradNorm is null), AdamW, zero grads, schedule to `step`, EMA. */
-export function optimizerStep(model: Module, opt: Optimization, step: number, maxGradNorm: number | null): void {
-  torch.scope(() => {
+/**
+ * After the accumulated backward passes: (fp16) unscale the gradients, clip (unless maxGradNorm
+ * is null), AdamW unless the scaler found inf/NaN, update the scale, zero grads, schedule to
+ * `step`, EMA (every step, as upstream). Returns whether the optimizer stepped.
+ */
+export function optimizerStep(model: Module, opt: Optimization, step: number, maxGradNorm: number | null, scaler: GradScaler | null = null): boolean {
+  return torch.scope(() => {
+    if (scaler) scaler.unscale_(opt.optimizer);
     if (maxGradNorm !== null) clipGradNorm_(model.parameters(), maxGradNorm);
-    opt.optimizer.step();
+    let stepped = true;
+    if (scaler) { stepped = scaler.step(opt.optimizer); scaler.update(); } else opt.optimizer.step();
     opt.optimizer.zeroGrad(true);
     opt.scheduler.stepUpdate(step);
     opt.ema?.update();
+    return stepped;
   });
+}
+
+/**
+ * fp16 bookkeeping for the run log: the loss scale and the count of skipped steps (inf/NaN
+ * gradients) to TensorBoard and the JSONL log, and a line for each skipped step. A no-op without a scaler.
+ */
+export function scalerLog(scaler: GradScaler | null, log: RunLogger): (step: number, stepped: boolean) => void {
+  let skipped = 0;
+  return (step, stepped) => {
+    if (!scaler) return;
+    if (!stepped) skipped++;
+    log.evalScalars(step, { 'amp/loss_scale': scaler.getScale(), 'amp/skipped_steps': skipped });
+    if (!stepped) log.log(`step ${step}: inf/NaN gradients under fp16, optimizer step skipped (loss scale now ${scaler.getScale()}, ${skipped} skipped so far)`);
+  };
 }

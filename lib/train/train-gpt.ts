@@ -16,7 +16,8 @@ import type { GPT } from '../models/gpt/gpt.js';
 import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
 import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
-import { setUpOptimization, optimizerStep } from './optimization.js';
+import { setUpOptimization, optimizerStep, scalerLog } from './optimization.js';
+import { setUpJobDevice, type JobDevice } from './job-device.js';
 import { startRun } from './run-start.js';
 import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
@@ -30,6 +31,8 @@ export interface TrainGptOptions {
   resume?: string;
   rank?: number;
   worldSize?: number;
+  /** The rank's index on its node (a bare 'cuda' device becomes cuda:localRank); default: rank. */
+  localRank?: number;
   /** Builds the GPT (with its diffusion head) from the config's gpt_model entry. */
   buildGpt: (gptModel: Record<string, any>) => GPT<DiffLoss>;
 }
@@ -41,25 +44,27 @@ const UPSTREAM_SAMPLE_CLASSES = [1, 7, 282, 604, 724, 207, 250, 751, 404, 850];
 export async function trainGpt(cfg: { params: Record<string, any>; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
   const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
 
   // ---- models: the frozen tokenizer and the GPT ----
   const { config: aeConfig, ckptPath } = aeModelTokenizerConfig(P.ae_model ?? {});
   const aeCkpt = ckptPath === null ? undefined : resolveWeightsFile(String(ckptPath), [], 'tokenizer weights (trainer.params.ae_model.params.ckpt_path)');
-  const tok = Tokenizer.fromPretrained({ config: aeConfig, checkpoint: aeCkpt });
+  const tok = Tokenizer.fromPretrained({ config: aeConfig, checkpoint: aeCkpt, device: jd.device });
   if (rank === 0) for (const line of tok.loadReport) console.error(`tokenizer: ${line}`);
   tok.eval();
   for (const p of tok.parameters()) p.requiresGrad_(false);
   const gpt = o.buildGpt(P.gpt_model);
+  gpt.to(jd.device);
   gpt.train();
   const dp = dataParallel(gpt, P, rank, worldSize); // DDP over the ranks (weights from rank 0)
   const numTokens: number = P.train_num_slots ?? gpt.numSlots;
   if (numTokens > gpt.numSlots || numTokens > tok.numSlots)
     throw new Error(`train_num_slots ${numTokens} exceeds the GPT's ${gpt.numSlots} or the tokenizer's ${tok.numSlots} tokens`);
   if (gpt.slotDim !== tok.options.slotDim) throw new Error(`gpt_model slot_dim ${gpt.slotDim} differs from the tokenizer's ${tok.options.slotDim}`);
-  const precision = P.precision === 'no' ? 'fp32' : P.precision;
-  const autocast = <R>(fn: () => R) => torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' }, fn);
-  const encode = (images: Tensor) => torch.noGrad(() => tok.encode(images).narrow(1, 0, numTokens));
+  const autocast = <R>(fn: () => R) => jd.precision.autocast(fn);
+  // images from the loader (host) → the first numTokens tokens, on the job's device
+  const encode = (images: Tensor) => torch.noGrad(() => torch.scope(() => tok.encode(jd.toDevice(images)).narrow(1, 0, numTokens)));
 
   // ---- data: a token cache of every view (enable_cache_latents), or tokens on the fly ----
   const spec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
@@ -88,7 +93,8 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   // ---- optimisation (SPEC §5.2, §5.3) ----
   const opt = setUpOptimization(gpt, P, batchesPerEpoch, worldSize);
   const { optimizer, scheduler, ema, totalSteps } = opt;
-  const parts = { model: gpt, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
+  const scaler = jd.precision.scaler;
+  const parts = { model: gpt, optimizer, scheduler, ema, scaler, generators: jd.generators };
 
   // ---- resume ----
   let step = 0;
@@ -100,9 +106,11 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
     pos = meta.data;
     if (loader) loader.sampler.loadState(meta.data);
     if (rank === 0) console.error(`resumed from ${resumeFrom} at step ${step} (epoch ${pos.epoch}, batch ${pos.batch})`);
+    if (rank === 0) for (const n of meta.notes) console.error(n);
   }
   const log = new RunLogger({ dir: resultDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
-  log.log(`${opt.summary}, ${precision}, ` +
+  const logScale = scalerLog(scaler, log);
+  log.log(`${jd.summary}; ${opt.summary}, ` +
     `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens${describe(dp)}`);
   const save = () => { if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last }); };
 
@@ -111,14 +119,18 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
     if (cache) {
       const rows = cache.epochBatches(pos.epoch, P.batch_size);
       for (let b = pos.batch; b < rows.length; b++) {
-        const { tokens, labels } = cache.rows(rows[b]);
+        const host = cache.rows(rows[b]);
+        const tokens = jd.toDevice(host.tokens), labels = jd.toDevice(host.labels);
+        if (tokens !== host.tokens) torch.dispose(host.tokens, host.labels);
         yield { tokens, labels, epoch: pos.epoch, batch: b };
       }
     } else {
       for await (const batch of loader!) {
         const tokens = torch.keep(autocast(() => encode(batch.images)).float());
+        const labels = jd.toDevice(batch.labels);
         torch.dispose(batch.images);
-        yield { tokens, labels: batch.labels, epoch: batch.epoch, batch: batch.batch };
+        if (labels !== batch.labels) batch.labels.dispose();
+        yield { tokens, labels, epoch: batch.epoch, batch: batch.batch };
       }
     }
   }
@@ -132,15 +144,18 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
       const last = (micro + 1) % P.grad_accum_steps === 0;
       const loss = torch.scope(() => {
         const l = microStep(dp, last, () => autocast(() => gpt.forward(b.tokens, b.labels) as ReturnType<DiffLoss['forward']>)).loss;
-        l.div(P.grad_accum_steps).backward(); // with DDP: gradients averaged over ranks here
-        return l.item();
+        const scaled = l.div(P.grad_accum_steps);
+        (scaler ? scaler.scale(scaled) : scaled).backward(); // with DDP: gradients averaged over ranks here
+        return l.detach();
       });
       torch.dispose(b.tokens, b.labels);
-      if (++micro % P.grad_accum_steps !== 0) continue;
-      optimizerStep(gpt, opt, ++step, P.max_grad_norm);
+      if (++micro % P.grad_accum_steps !== 0) { loss.dispose(); continue; }
+      const stepped = optimizerStep(gpt, opt, ++step, P.max_grad_norm, scaler);
       log.scalars(step, { ...meanOverRanks(dp, { loss }), lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
+      loss.dispose();
+      logScale(step, stepped);
       if (step % P.save_every === 0 || step === totalSteps) save();
-      if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens);
+      if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens, jd);
       if (step >= totalSteps) break;
     }
     if (cache && pos.batch >= batchesPerEpoch) pos = { epoch: pos.epoch + 1, batch: 0 };
@@ -154,19 +169,19 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
 }
 
 /** One row per sample class: images decoded from the first k generated tokens, one column per k. */
-async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, any>, log: RunLogger, step: number, numTokens: number) {
+async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, any>, log: RunLogger, step: number, numTokens: number, jd: JobDevice) {
   // the configured classes (upstream eval_classes: ImageNet ids) that exist in this model, else 0..9
   const configured: number[] = (P.eval_classes ?? UPSTREAM_SAMPLE_CLASSES).filter((c: number) => c < gpt.numClasses);
   const classes = configured.length ? configured : Array.from({ length: Math.min(10, gpt.numClasses) }, (_, i) => i);
   const ks = powerOfTwoPrefixes(numTokens);
   gpt.eval();
   const grid = torch.scope(() => {
-    const labels = torch.tensor(classes);
-    const tokens = torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: P.precision === 'bf16' }, () =>
+    const labels = torch.tensor(classes, { device: jd.device });
+    const tokens = jd.precision.autocast(() =>
       generate(gpt, labels, numTokens, { cfgScale: P.cfg ?? 1, cfgSchedule: P.cfg_schedule ?? 'linear', temperature: P.temperature ?? 1,
-        generator: new torch.Generator().manualSeed(0) })).float();
+        generator: torch.seededGenerator(jd.device, 0) ?? undefined })).float();
     // positions ≥ k take the tokenizer's null tokens (decode's first-k mask), so padding values do not matter
-    const full = torch.cat([tokens, torch.zeros(classes.length, tok.numSlots - numTokens, tokens.shape[2])], 1);
+    const full = torch.cat([tokens, torch.zeros([classes.length, tok.numSlots - numTokens, tokens.shape[2]], { device: jd.device })], 1);
     const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
     const all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
     return makeGrid(all, { nrow: ks.length, rowLabels: classes.map(String), colLabels: ks.map((k) => `${k} tok`) });

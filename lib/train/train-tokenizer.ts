@@ -7,7 +7,8 @@ import * as torch from '../torch.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
 import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { EMA } from '../optim/index.js';
-import { setUpOptimization, optimizerStep } from './optimization.js';
+import { setUpOptimization, optimizerStep, scalerLog } from './optimization.js';
+import { setUpJobDevice, type JobDevice } from './job-device.js';
 import { startRun } from './run-start.js';
 import { dataParallel, microStep, seedStep, meanOverRanks, describe } from './distributed.js';
 import { DataLoader } from '../data/loader.js';
@@ -24,16 +25,18 @@ import { datasetFromConfig } from './datasets.js';
 import type { TrainerConfig } from './config.js';
 import type { Tensor } from '../core/tensor.js';
 
-export interface TrainOptions { resume?: string; rank?: number; worldSize?: number }
+export interface TrainOptions { resume?: string; rank?: number; worldSize?: number; localRank?: number }
 export interface EvalRow { tokens: number; psnr: number; ssim: number }
 
 export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): Promise<{ step: number; table: EvalRow[] }> {
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
   const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
 
   // ---- model ----
   const tok = Tokenizer.fromConfig({ trainer: { params: { model: P.model } } });
+  tok.to(jd.device);
   tok.train();
   const dp = dataParallel(tok, P, rank, worldSize); // DDP over the ranks (weights from rank 0)
 
@@ -49,8 +52,8 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const opt = setUpOptimization(tok, P, batchesPerEpoch, worldSize);
   if (opt.stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);
   const { optimizer, scheduler, ema, totalSteps } = opt;
-  const parts = { model: tok, optimizer, scheduler, ema, generators: [torch.defaultGenerator] };
-  const precision = P.precision === 'no' ? 'fp32' : P.precision;
+  const scaler = jd.precision.scaler;
+  const parts = { model: tok, optimizer, scheduler, ema, scaler, generators: jd.generators };
 
   // ---- resume ----
   let step = 0;
@@ -60,9 +63,11 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
     step = meta.step;
     loader.sampler.loadState(meta.data);
     if (rank === 0) console.log(`resumed from ${resumeFrom} at step ${step} (epoch ${meta.data.epoch}, batch ${meta.data.batch})`);
+    if (rank === 0) for (const n of meta.notes) console.log(n);
   }
   const log = new RunLogger({ dir: resultDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
-  log.log(`${opt.summary}, ${precision}, ${tok.numParameters({ trainableOnly: true })} trainable parameters${describe(dp)}`);
+  log.log(`${jd.summary}; ${opt.summary}, ${tok.numParameters({ trainableOnly: true })} trainable parameters${describe(dp)}`);
+  const logScale = scalerLog(scaler, log);
   const save = () => {
     if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: loader.sampler.state(), configText: cfg.text, keep: P.keep_last });
   };
@@ -78,24 +83,27 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
       if (micro % P.grad_accum_steps === 0) seedStep(dp, P.seed, step);
       const last = (micro + 1) % P.grad_accum_steps === 0;
       const losses = torch.scope(() => {
-        const l = microStep(dp, last, () => torch.autocast({ device: 'cpu', dtype: 'bfloat16', enabled: precision === 'bf16' },
-          () => tok.loss(batch.images, { epoch: nestEpoch })));
+        const images = jd.toDevice(batch.images);
+        const l = microStep(dp, last, () => jd.precision.autocast(() => tok.loss(images, { epoch: nestEpoch })));
         const total = l.repa_loss ? l.diff_loss.add(l.repa_loss) : l.diff_loss;
-        total.div(P.grad_accum_steps).backward(); // with DDP: gradients averaged over ranks here
-        return { diff_loss: l.diff_loss.item(), repa_loss: l.repa_loss?.item() };
+        const scaled = total.div(P.grad_accum_steps);
+        (scaler ? scaler.scale(scaled) : scaled).backward(); // with DDP: gradients averaged over ranks here
+        return { diff_loss: l.diff_loss.detach(), repa_loss: l.repa_loss?.detach() };
       });
       torch.dispose(batch.images, batch.labels);
-      if (++micro % P.grad_accum_steps !== 0) continue;
-      optimizerStep(tok, opt, ++step, P.max_grad_norm);
+      if (++micro % P.grad_accum_steps !== 0) { torch.dispose(losses); continue; }
+      const stepped = optimizerStep(tok, opt, ++step, P.max_grad_norm, scaler);
       log.scalars(step, { ...meanOverRanks(dp, losses), lr: optimizer.paramGroups[0].lr, epoch });
+      torch.dispose(losses);
+      logScale(step, stepped);
       if (step % P.save_every === 0 || step === totalSteps) save();
-      if (step % P.sample_every === 0 && rank === 0) await sampleGrid(tok, valid, trainSpec.transform, P, log, step);
+      if (step % P.sample_every === 0 && rank === 0) await sampleGrid(tok, valid, trainSpec.transform, P, log, step, jd);
       if (step >= totalSteps) break;
     }
   }
 
   // ---- final evaluation: PSNR/SSIM by number of kept tokens ----
-  const table = testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log, step, rank, worldSize) : [];
+  const table = testSpec ? await evaluateByTokens(tok, ema, testSpec, P, log, step, rank, worldSize, jd) : [];
   dp.ddp?.dispose();
   await log.close();
   await loader.close();
@@ -136,16 +144,17 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, an
 }
 
 /** A grid of validation images and their reconstructions (see reconstructionGrid), current weights, with PSNR/SSIM per k logged. */
-async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number) {
+async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number, jd: JobDevice) {
   const n = Math.min(8, valid.length);
   const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
   for await (const batch of loader) {
     tok.eval();
     const metrics: Record<string, number> = {};
-    const grid = reconstructionGrid(tok, batch.images, P, metrics);
+    const images = jd.toDevice(batch.images);
+    const grid = reconstructionGrid(tok, images, P, metrics);
     log.evalScalars(step, metrics);
     await log.image('val/reconstruction', grid, step);
-    torch.dispose(grid, batch.images, batch.labels);
+    torch.dispose(grid, images, batch.images, batch.labels);
     tok.train();
   }
   await loader.close();
@@ -159,7 +168,7 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Reco
  * averaged (SPEC §6.2). Only rank 0 writes the grid and the log.
  */
 async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger,
-  step: number, rank: number, worldSize: number): Promise<EvalRow[]> {
+  step: number, rank: number, worldSize: number, jd: JobDevice): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
@@ -171,19 +180,20 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
   let pixels = 0; // elements per image (C·H·W), for PSNR from pooled squared errors
   const rows: Tensor[] = []; // per image: the squared error for each k, then the SSIM for each k
   for await (const batch of loader) {
+    const images = jd.toDevice(batch.images);
     if (rank === 0 && rows.length === 0) {
-      const grid = torch.scope(() => reconstructionGrid(tok, batch.images.narrow(0, 0, Math.min(8, batch.images.size(0))), P));
+      const grid = torch.scope(() => reconstructionGrid(tok, images.narrow(0, 0, Math.min(8, images.size(0))), P));
       gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
       grid.dispose();
     }
-    pixels = batch.images.numel() / batch.images.size(0);
-    const rec = tok.reconstruct(batch.images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
+    pixels = images.numel() / images.size(0);
+    const rec = tok.reconstruct(images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
     rows.push(torch.scope(() => torch.noGrad(() => {
-      const sse = counts.map((k) => psnrUpdate(rec.get(k)!, batch.images, [1, 2, 3]).sse);
-      const ssims = counts.map((k) => ssimPerImage(rec.get(k)!, batch.images, { dataRange: 1 }));
+      const sse = counts.map((k) => psnrUpdate(rec.get(k)!, images, [1, 2, 3]).sse);
+      const ssims = counts.map((k) => ssimPerImage(rec.get(k)!, images, { dataRange: 1 }));
       return torch.stack([...sse, ...ssims], 1).double();
     })));
-    torch.dispose([...rec.values()], batch.images, batch.labels);
+    torch.dispose([...rec.values()], images, batch.images, batch.labels);
   }
   await loader.close();
   const mine = torch.cat(rows, 0);
@@ -206,3 +216,4 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   return table;
 }
+

@@ -23,7 +23,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { GPT, GPT_SIZES, gptBackboneParamCount, type GptName, type GptOptions } from './gpt.js';
 import { DiffLoss, type DiffLossOptions } from './diffloss.js';
-import { applyOverride, DDP_KEYS } from '../../train/config.js';
+import { applyOverride, DDP_KEYS, DEVICE_KEYS } from '../../train/config.js';
 
 type Kind = 'integer' | 'number' | 'boolean' | 'string' | 'steps' | 'object' | 'any';
 
@@ -234,10 +234,10 @@ export const AR_TRAINER_KEYS: Record<string, TrainerKey> = {
   cache_bs: { kind: 'integer', default: 8, doc: 'images per batch while building the token cache' },
   test_bs: { kind: 'integer', default: 100, doc: 'batch size in test mode' },
   num_workers: { kind: 'integer', default: 8, doc: 'data-loading workers' },
-  pin_memory: { kind: 'boolean', default: false, doc: 'pinned host memory' },
+  pin_memory: { kind: 'boolean', default: false, doc: 'batches pass through pinned host memory and are copied to a CUDA device asynchronously (CUDA jobs only)' },
   max_grad_norm: { kind: 'number', nullable: true, doc: 'gradient clipping norm (None: none)' },
   grad_accum_steps: { kind: 'integer', default: 1, doc: 'micro-batches per optimizer step' },
-  precision: { kind: 'string', default: 'bf16', doc: "'bf16', 'fp16' or 'fp32'/'no'" },
+  precision: { kind: 'string', default: 'bf16', doc: "'bf16' (autocast on the job's device, fp32 master weights), 'fp16' (autocast + dynamic loss scaling: CUDA, or CPU where libtorch has fp16 autocast) or 'fp32' ('no' = fp32)" },
   save_every: { kind: 'integer', default: 10000, doc: 'checkpoint every N steps' },
   sample_every: { kind: 'integer', default: 1000, doc: 'sample grid every N steps' },
   fid_every: { kind: 'integer', default: 50000, doc: 'FID every N steps (with eval_fid)' },
@@ -264,6 +264,7 @@ export const AR_TRAINER_KEYS: Record<string, TrainerKey> = {
   eval_steps: { kind: 'string', nullable: true, doc: "tokenizer decoder steps for sample grids (default: the tokenizer's)" },
   eval_sampler: { kind: 'string', default: 'ddpm', doc: "tokenizer decoder sampler for sample grids: 'ddpm' or 'ddim'" },
   ...DDP_KEYS,
+  ...DEVICE_KEYS,
 };
 
 export interface ArConfig {

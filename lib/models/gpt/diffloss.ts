@@ -181,8 +181,8 @@ export class DiffLoss extends Module {
    */
   private ddpmLosses(x1: Tensor, c: Tensor, o: DiffLossDraws): { loss: Tensor; pred: Tensor; x0: Tensor; t: Tensor } {
     const d = this.trainDiffusion!;
-    const t = o.t ?? randint(0, d.numTimesteps, [x1.shape[0]], { generator: o.generator }).to(x1.device);
-    const noise = o.x0 ?? randn(x1.shape, { generator: o.generator }).to(x1.device);
+    const t = o.t ?? randint(0, d.numTimesteps, [x1.shape[0]], { generator: o.generator, device: x1.device });
+    const noise = o.x0 ?? randn(x1.shape, { generator: o.generator, device: x1.device });
     const r = d.trainingLosses((x, tt) => this.net.forward(x, tt, c), x1, t, { noise });
     return { loss: r.loss, pred: r.output, x0: noise, t };
   }
@@ -208,7 +208,7 @@ export class DiffLoss extends Module {
       const out = this.genDiffusion
         ? this.genDiffusion.pSampleLoop(model, init.shape, {
           noise: init, temperature: o.temperature ?? 1, clipDenoised: false,
-          stepNoise: o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen }).to(like.device) : undefined),
+          stepNoise: o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined),
         })
         : o.ode
         ? sampleOde(model, init, o.ode)

@@ -13,8 +13,8 @@
 // freed before returning, also on error.
 import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
-import { noGrad } from '../../core/modes.js';
-import { native } from '../../core/native.js';
+import { noGrad, autocastState } from '../../core/modes.js';
+import { deviceType } from '../../core/device.js';
 import { cat, stack } from '../../core/functions.js';
 import { fullLike } from '../../core/creation.js';
 import type { DType } from '../../core/dtype.js';
@@ -51,9 +51,8 @@ export function generate(gpt: GPT<DiffLoss>, labels: Tensor, numTokens: number, 
   const schedule = o.cfgSchedule ?? 'constant';
   const doubled = cfgScale > 1;
   const B = labels.shape[0];
-  const device = gpt.z_proj.weight.device.startsWith('cuda') ? 'cuda' : 'cpu';
-  const [autocastOn, autocastDtype] = native.autocastState(device);
-  const dtype = o.cacheDtype ?? (autocastOn ? autocastDtype as DType : gpt.z_proj.weight.dtype);
+  const ac = autocastState(deviceType(gpt.z_proj.weight.device));
+  const dtype = o.cacheDtype ?? (ac.enabled ? ac.dtype : gpt.z_proj.weight.dtype);
   return noGrad(() => scope(() => {
     const allLabels = doubled ? cat([labels, fullLike(labels, gpt.config.numClasses)], 0) : labels;
     gpt.setupCaches(doubled ? 2 * B : B, gpt.clsTokenNum + numTokens, dtype);

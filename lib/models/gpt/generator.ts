@@ -32,7 +32,8 @@ import { scope } from '../../core/scope.js';
 import { noGrad, autocast } from '../../core/modes.js';
 import { cat } from '../../core/functions.js';
 import { tensor } from '../../core/creation.js';
-import { Generator as TorchGenerator } from '../../core/random.js';
+import { seededGenerator, type Generator as TorchGenerator } from '../../core/random.js';
+import { deviceType } from '../../core/device.js';
 import type { DType } from '../../core/dtype.js';
 import { load, mapKeys, CheckpointError } from '../../serialization/index.js';
 import { Tokenizer, type SampleOptions } from '../tokenizer/tokenizer.js';
@@ -218,7 +219,6 @@ export interface ImageGeneratorDefaults {
   aeCfg: number;
 }
 
-const deviceType = (device: string): 'cpu' | 'cuda' => (device.startsWith('cuda') ? 'cuda' : 'cpu');
 const ampDtype = (a: AutocastChoice | undefined): DType | null => (a === true ? 'bfloat16' : a ? a : null);
 
 /** ϵLlamaGen + tokenizer (see the file header). */
@@ -340,7 +340,7 @@ export class ImageGenerator {
     if (!Number.isInteger(n) || n < 1 || n > this.gpt.numSlots)
       throw new Error(`ImageGenerator.generateTokens: numTokens must be an integer in 1..${this.gpt.numSlots} (the GPT's num_slots), got ${n}`);
     const device = this.device;
-    const generator = o.generator ?? (o.seed !== undefined ? new TorchGenerator(deviceType(device)).manualSeed(o.seed) : undefined);
+    const generator = o.generator ?? (o.seed !== undefined ? seededGenerator(device, o.seed) ?? undefined : undefined);
     const amp = ampDtype(o.autocast);
     return noGrad(() => scope(() => {
       const lab = labels instanceof Tensor ? labels.to({ device }) : tensor([...labels], { dtype: 'int64', device });

@@ -95,7 +95,7 @@ export function trainingLosses(model: HeadFn, x1: Tensor, c: Tensor, o: Training
     if (o.t && (o.t.ndim !== 1 || o.t.shape[0] !== N))
       throw new Error(`trainingLosses: t must be (${N}), got ${shapeStr(o.t.shape)}`);
     const x0 = o.x0 ?? randn(x1.shape, { dtype: x1.dtype, device: x1.device, generator: o.generator });
-    const t = (o.t ?? rand([N], { generator: o.generator })).to({ dtype: x1.dtype, device: x1.device });
+    const t = (o.t ?? rand([N], { generator: o.generator, device: x1.device })).to({ dtype: x1.dtype, device: x1.device });
     const { xt, ut } = linearPlan(t, x0, x1);
     const pred = model(xt, t, c);
     if (pred.shape.length !== xt.shape.length || pred.shape.some((d, i) => d !== xt.shape[i]))

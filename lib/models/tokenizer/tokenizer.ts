@@ -15,7 +15,7 @@ import { scope, keep } from '../../core/scope.js';
 import { noGrad } from '../../core/modes.js';
 import { randint, randn, randnLike, onesLike } from '../../core/creation.js';
 import { cat } from '../../core/functions.js';
-import { Generator } from '../../core/random.js';
+import { seededGenerator } from '../../core/random.js';
 import type { DType, DeviceLike } from '../../core/dtype.js';
 import { Module } from '../../nn/module.js';
 import { Linear } from '../../nn/layers/linear.js';
@@ -216,9 +216,9 @@ export class Tokenizer extends Module {
     return noGrad(() => scope(() => {
       const B = tokens.shape[0];
       const cfg = o.cfg ?? 1;
-      const gen = o.seed === undefined ? undefined : new Generator('cpu').manualSeed(o.seed);
+      const gen = o.seed === undefined ? undefined : seededGenerator(tokens.device, o.seed) ?? undefined;
       const shape = [B, this.latentChannels, this.latentSize, this.latentSize];
-      let z = o.noise ?? randn(shape, { generator: gen }).to(tokens.device);
+      let z = o.noise ?? randn(shape, { generator: gen, device: tokens.device });
       let slots = tokens;
       let mask = o.dropMask ?? null;
       let model: ModelFn;
@@ -230,7 +230,7 @@ export class Tokenizer extends Module {
       } else {
         model = (x, t) => this.dit.forward(x, t, slots, { dropMask: mask });
       }
-      const stepNoise = o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen }).to(like.device) : undefined);
+      const stepNoise = o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined);
       const diffusion = this.genDiffusion(o.steps ?? this.options.numSamplingSteps);
       // Pixels (vae 'none') are known to lie in [-1, 1]: clamp each step's x_0 there, as ADM's
       // pixel-space models sample; latents (upstream) are not clamped.
@@ -279,7 +279,7 @@ export class Tokenizer extends Module {
       const B = xVae.shape[0];
       const d = o.draws ?? {};
       this.enableNest = nestEnabled(o.epoch ?? null, this.options.enableNestAfter, this.enableNest);
-      const t = d.t ?? randint(0, 1000, [B]).to(xVae.device);
+      const t = d.t ?? randint(0, 1000, [B], { device: xVae.device });
       let dropMask: Tensor | null = null;
       if (this.enableNest) dropMask = this.nestedSampler.forward(B, { device: xVae.device, k: d.k });
       // training_losses, with the DiT called here so its REPA hidden state stays in this scope
@@ -353,7 +353,7 @@ export class Tokenizer extends Module {
   /** Moves the trainable modules and the frozen VAE / DINOv2 target. */
   override to(target: DType | DeviceLike | { dtype?: DType | string; device?: DeviceLike }): this {
     super.to(target);
-    const device = typeof target === 'string' ? (/^(cpu|cuda)/.test(target) ? target : undefined) : target.device;
+    const device = typeof target === 'string' ? (/^(cpu|cuda|meta)/.test(target) ? target : undefined) : target.device;
     if (device) { this.#vae?.to({ device }); this.#repa?.to(device); }
     return this;
   }
