@@ -6,7 +6,6 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
-#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <c10/util/Logging.h>
 
@@ -319,11 +318,6 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
   def(env, exports, "cudaDeviceCount", [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), cudaDeviceCount());
   });
-  def(env, exports, "cudaSynchronize", [](const Napi::CallbackInfo& info) {
-    // A device→host copy of one element waits for the device's queue.
-    if (cudaAvailable()) at::zeros({1}, at::TensorOptions().device(c10::kCUDA)).cpu();
-    return info.Env().Undefined();
-  });
   // TF32 for CUDA matmul and cuDNN, and cuDNN autotuning (torch.backends.cuda.matmul.allow_tf32,
   // torch.backends.cudnn.allow_tf32 / benchmark). Context flags: settable on any build, they only
   // change CUDA kernels.
@@ -341,15 +335,6 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     o.Set("cudnnTf32", ctx.allowTF32CuDNN());
     o.Set("cudnnBenchmark", ctx.benchmarkCuDNN());
     return o;
-  });
-  // cudaSetDevice(n): makes cuda:n the current device (torch.cuda.set_device), through the
-  // device-guard implementation that libc10_cuda registers, so no CUDA header is needed here.
-  def(env, exports, "cudaSetDevice", [](const Napi::CallbackInfo& info) {
-    int n = info[0].As<Napi::Number>().Int32Value();
-    TORCH_CHECK(cudaAvailable(), "CUDA is not available in this libtorch build");
-    TORCH_CHECK(n >= 0 && n < cudaDeviceCount(), "cuda:", n, " does not exist (", cudaDeviceCount(), " devices)");
-    c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(n)));
-    return info.Env().Undefined();
   });
   def(env, exports, "config", [](const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

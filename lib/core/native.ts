@@ -64,8 +64,6 @@ export interface Native {
   autocastExit(device: string, enabled: boolean, dtype: string): void;
   autocastState(device: string): [boolean, string];
   cudaDeviceCount(): number;
-  cudaSynchronize(): void;
-  cudaSetDevice(n: number): void;
   /** Test support (native/meta-shapes.cc): Meta kernels computed on zero-filled CPU stand-ins for these ops. */
   metaViaCpu(ops: string[]): void;
   config(): NativeConfig;
