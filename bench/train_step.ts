@@ -71,7 +71,8 @@ const params = tok.parameters();
 const optimizer = new AdamW(paramGroupsWeightDecay(tok, 0.05), { lr: 1e-4, betas: [0.9, 0.95], eps: 1e-8 });
 const images = torch.keep(torch.rand(B, 3, 256, 256, { device }));
 const latents = torch.keep(torch.randn(B, 16, 16, 16, { device }));
-console.log(`${tok.numParameters({ trainableOnly: true })} trainable parameters (encoder ${tok.encoder.numParameters()}, DiT ${tok.dit.numParameters()})`);
+// encoder counts the encoder2slot projection too, as the reference's SlotEncoder: all three numbers must match it
+console.log(`${tok.numParameters({ trainableOnly: true })} trainable parameters (encoder ${tok.encoder.numParameters() + tok.encoder2slot.numParameters()}, DiT ${tok.dit.numParameters()})`);
 
 /** One training step; returns the loss and the pre-clip gradient norm. */
 function trainStep(): { loss: number; gradNorm: number } {

@@ -61,7 +61,7 @@ async function ops(rank: number, size: number): Promise<Record<string, unknown>>
   return r;
 }
 
-function ddp(rank: number, size: number): Record<string, unknown> {
+async function ddp(rank: number, size: number): Promise<Record<string, unknown>> {
   const model = parityModel();
   const { x, y } = parityData();
   const accum = Number(process.env.DIST_ACCUM ?? 1);
@@ -86,9 +86,25 @@ function ddp(rank: number, size: number): Record<string, unknown> {
     opt.step();
     opt.zeroGrad();
     if (s === 2) finalParams = params(model);
-    memory.push({ tensors: torch.memory().numTensors, bytes: native.allocatorStats().bytes });
+    memory.push({ tensors: torch.memory().numTensors, bytes: await settledBytes() });
   }
   return { steps, params: finalParams, buckets: net.buckets, localAfterNoSync, memory };
+}
+
+/**
+ * The allocator's live bytes once Gloo's worker threads have dropped what a finished all-reduce
+ * still held (a bucket's flat buffer, a scalar: a few hundred bytes for a few ms after the Work
+ * completes): read until two readings 10 ms apart agree (at most 1 s). A leak persists, so it still shows.
+ */
+async function settledBytes(): Promise<number> {
+  let prev = native.allocatorStats().bytes;
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = native.allocatorStats().bytes;
+    if (now === prev) return now;
+    prev = now;
+  }
+  return prev;
 }
 
 /** A model with a layer the forward never uses: DDP needs findUnusedParameters for it. */
@@ -115,7 +131,7 @@ async function main(): Promise<void> {
     const g = dist.initProcessGroup({ backend: 'gloo', timeout });
     const { rank, size } = g;
     if (mode === 'ops') result = await ops(rank, size);
-    else if (mode === 'ddp') result = ddp(rank, size);
+    else if (mode === 'ddp') result = await ddp(rank, size);
     else if (mode === 'unused') result = unused();
     else if (mode === 'peer-exits') {
       // The last rank leaves without taking part; the others' all-reduce must fail, not hang.

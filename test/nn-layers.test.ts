@@ -83,6 +83,36 @@ test('LayerNorm / GroupNorm / RMSNorm: flags, ones/zeros init, forward values', 
   });
 });
 
+test('BatchNorm2d: PyTorch keys, eval with running statistics, training updates them (momentum or cumulative)', () => {
+  torch.scope(() => {
+    const bn = new nn.BatchNorm2d(3, { eps: 0.001 });
+    assert.deepEqual(Object.keys(bn.stateDict()), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    assert.equal(bn.num_batches_tracked!.dtype, 'int64');
+    assert.deepEqual(bn.num_batches_tracked!.shape, []);
+    assert.equal(bn.toString(), 'BatchNorm2d(3, eps=0.001, momentum=0.1, affine=True, track_running_stats=True)');
+    const x = torch.arange(0, 2 * 3 * 4 * 5).float().reshape(2, 3, 4, 5).sin().mul(3);
+    // training: batch statistics (biased variance) normalise; the running ones move by momentum, with the unbiased variance
+    const mean = x.mean([0, 2, 3]), varB = x.var([0, 2, 3], false), varU = x.var([0, 2, 3], true);
+    const norm = (m: torch.Tensor, v: torch.Tensor) => x.sub(m.reshape(1, 3, 1, 1)).div(v.add(0.001).sqrt().reshape(1, 3, 1, 1));
+    assertClose(bn.forward(x), norm(mean, varB).tolist(), 1e-5);
+    assertClose(bn.running_mean!, mean.mul(0.1).tolist(), 1e-6);
+    assertClose(bn.running_var!, varU.mul(0.1).add(0.9).tolist(), 1e-6);
+    assert.equal(bn.num_batches_tracked!.item(), 1);
+    // eval: the running statistics, weight and bias
+    torch.noGrad(() => { bn.weight!.fill_(2); bn.bias!.fill_(0.5); });
+    bn.eval();
+    assertClose(bn.forward(x), norm(bn.running_mean!, bn.running_var!).mul(2).add(0.5).tolist(), 1e-5);
+    assert.equal(bn.num_batches_tracked!.item(), 1, 'eval does not count batches');
+    // momentum null: the running statistics are the plain average over the batches seen
+    const cum = new nn.BatchNorm2d(3, { momentum: null });
+    cum.forward(x); cum.forward(x.mul(2));
+    assertClose(cum.running_mean!, mean.mul(1.5).tolist(), 1e-6);
+    assert.equal(cum.num_batches_tracked!.item(), 2);
+    assert.throws(() => bn.forward(x.flatten(2)), /expected 4D input/);
+    assert.throws(() => bn.forward(torch.zeros(1, 4, 2, 2)), /input has 4 channels/);
+  });
+});
+
 test('Embedding: N(0, 1) init, padding row zero, lookup', () => {
   torch.scope(() => {
     torch.manualSeed(2);

@@ -1,20 +1,34 @@
 # PyTorch reference for bench/train_step.ts: one tokenizer training step and the decode of 4 images,
 # written from scratch with plain torch.nn modules at the same sizes and with the same math:
-#   encoder  pre-norm ViT-S/16 (LayerNorm eps 1e-6, exact GELU) over [CLS, 256 patches, 256 learned
-#            slots] with the slot-causal boolean mask and linearly ramped drop path (0 → 0.1); the
-#            final-normed slots → Linear(384, 16) → per-token standardisation (unbiased std, no eps)
-#   DiT-S-2  adaLN-Zero blocks (non-affine LayerNorms, tanh GELU) over 64 latent patches + 256
-#            condition tokens; positions beyond the nested k take the learned null_cond; output 32 ch
-#            (eps + learned-sigma interpolation values); the 2-D sin-cos pos_embed is a fixed buffer
+#   encoder  pre-norm ViT-S/16 (SIZE=L: ViT-B/16; LayerNorm eps 1e-6, exact GELU) over [CLS, 256
+#            patches, 256 learned slots] with the slot-causal boolean mask and linearly ramped drop
+#            path (0 → 0.1); the final-normed slots → Linear(dim, 16) → per-token standardisation
+#            (unbiased std, no eps)
+#   DiT-S-2  (SIZE=L: DiT-L-2) adaLN-Zero blocks (non-affine LayerNorms, tanh GELU) over 64 latent
+#            patches + 256 condition tokens; positions beyond the nested k take the learned null_cond;
+#            output 32 ch (eps + learned-sigma interpolation values); the 2-D sin-cos pos_embed is a
+#            fixed buffer
 #   loss     1000-step linear-beta Gaussian diffusion (lib/diffusion/gaussian.ts): eps MSE + VB term
 #            (KL in bits/dim with eps detached; discretized-Gaussian NLL at t = 0), k ~ U{1..256}
 #   step     backward, clip_grad_norm_(3.0), AdamW(lr 1e-4, betas 0.9/0.95, wd 0.05 on ndim >= 2,
-#            foreach=True), zero_grad(set_to_none=True); batch 4, float32, random weights and data
-#   decode   eval, no_grad: 25 respaced ancestral steps at CFG 3 (batch 8 through the DiT), latents only
+#            foreach=True), zero_grad(set_to_none=True); batch 4, float32 weights (PRECISION=bf16:
+#            encoder + loss under bf16 autocast), random weights and data
+#   decode   eval, no_grad: 25 respaced ancestral steps at CFG 3 (batch 8 through the DiT), latents
+#            only; under bf16 autocast with PRECISION=bf16 (the tokens are encoded once, untimed, fp32)
 # Random latents (4, 16, 16, 16) stand in for VAE latents, as in the TS benchmark. Only the time matters.
+# On CUDA each timing synchronizes the device before reading the clock, so that it covers the queued
+# kernels. Prints the same lines as the TS benchmark (the trainable-parameter count must match it).
 #
-# Run:  /tmp/venv/bin/python bench/python/train_step_ref.py     (ITERS=10, DECODES=3, THREADS=2 by default)
-import math, os, resource, statistics, time
+# Run:  python3 bench/python/train_step_ref.py   (a Python with PyTorch, e.g. a throwaway venv's)
+# Environment (defaults first), as bench/train_step.ts:
+#   ITERS=10, DECODES=3      timed steps and decodes
+#   THREADS=2                intra-op CPU threads
+#   DEVICE=cpu|cuda|cuda:N   where the model, AdamW state, data, generators and noise live (CUDA asked
+#                            for but not available: fails at once)
+#   SIZE=S|L                 S: ViT-S/16 + DiT-S-2; L: ViT-B/16 + DiT-L-2 (all else the same)
+#   PRECISION=fp32|bf16      bf16: forward (training step and decode) under bfloat16 autocast on the
+#                            device type, weights and AdamW state stay float32
+import math, os, resource, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -24,6 +38,39 @@ DECODES = int(os.environ.get('DECODES') or 3)
 WARMUP = 2
 B, IMG, S, SD = 4, 256, 256, 16          # batch, image side, slots, slot dim
 LC, LS = 16, 16                          # latent channels and side (MAR KL-16 at 256 px)
+# (dim, depth, heads) of the encoder and of the DiT (patch 2 both sizes): timm ViT-S/16 | ViT-B/16, DiT-S-2 | DiT-L-2
+SIZES = dict(S=((384, 12, 6), (384, 12, 6)), L=((768, 12, 12), (1024, 24, 16)))
+SIZE, PRECISION, DEVICE = os.environ.get('SIZE') or 'S', os.environ.get('PRECISION') or 'fp32', os.environ.get('DEVICE') or 'cpu'
+# Bad settings stop the run before any work, with what was asked (never a silent CPU or fp32 run).
+if SIZE not in SIZES:
+    sys.exit(f"train_step_ref: SIZE '{SIZE}' is not S or L")
+if PRECISION not in ('fp32', 'bf16'):
+    sys.exit(f"train_step_ref: PRECISION '{PRECISION}' is not fp32 or bf16")
+try:
+    dev = torch.device(DEVICE)
+except RuntimeError:
+    dev = torch.device('meta')   # not a device string: refused just below, as meta is
+if dev.type not in ('cpu', 'cuda'):
+    sys.exit(f"train_step_ref: DEVICE '{DEVICE}' is not cpu, cuda or cuda:N")
+if dev.type == 'cuda':
+    if not torch.cuda.is_available():
+        sys.exit(f"train_step_ref: DEVICE '{DEVICE}': CUDA is not available (torch {torch.__version__}, "
+                 f"built with CUDA {torch.version.cuda or 'none'}); use DEVICE=cpu or a CUDA PyTorch on a GPU machine")
+    dev = torch.device('cuda', dev.index or 0)
+    if dev.index >= torch.cuda.device_count():
+        sys.exit(f"train_step_ref: DEVICE '{DEVICE}': {dev} does not exist, {torch.cuda.device_count()} CUDA devices visible")
+    torch.cuda.set_device(dev)
+
+
+def sync():   # CUDA runs asynchronously: wait for the queued kernels before reading the clock
+    if dev.type == 'cuda':
+        torch.cuda.synchronize(dev)
+
+
+def amp():    # the forward in the run's precision (disabled: fp32 as it is)
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=PRECISION == 'bf16')
+
+
 torch.set_num_threads(int(os.environ.get('THREADS') or 2))
 torch.manual_seed(0)
 
@@ -145,7 +192,7 @@ class DiT(nn.Module):
     def forward(self, x, t, tokens, keep_mask):
         h = self.x_embedder(x).flatten(2).transpose(1, 2) + self.pos_embed
         n = h.shape[1]
-        freqs = torch.exp(-math.log(10000) * torch.arange(128, dtype=torch.float32) / 128)
+        freqs = torch.exp(-math.log(10000) * torch.arange(128, dtype=torch.float32, device=t.device) / 128)
         args = t.float()[:, None] * freqs[None]
         c = self.t_embedder(torch.cat([args.cos(), args.sin()], -1))
         cond = torch.where(keep_mask.unsqueeze(2), tokens, self.null_cond)
@@ -187,6 +234,11 @@ class Diffusion:
         self.post_logvar = torch.cat([pv[1:2], pv[1:]]).log()
         self.coef1, self.coef2 = b * acp.sqrt() / (1 - ac), (1 - acp) * (1 - b).sqrt() / (1 - ac)
         self.log_betas = b.log()
+
+    def to(self, device):   # the tables live where the timesteps that index them do
+        for k, v in vars(self).items():
+            setattr(self, k, v.to(device) if torch.is_tensor(v) else v)
+        return self
 
     @staticmethod
     def linear(T=1000):
@@ -232,9 +284,9 @@ class Diffusion:
     def p_sample_loop(self, model, noise, gen):
         x = noise
         for i in reversed(range(self.T)):
-            t = torch.full((x.shape[0],), i, dtype=torch.long)
+            t = torch.full((x.shape[0],), i, dtype=torch.long, device=x.device)
             mean, logvar = self.p_mean_var(model(x, self.map[t]), x, t)
-            x = mean + float(i != 0) * (0.5 * logvar).exp() * torch.randn(x.shape, generator=gen)
+            x = mean + float(i != 0) * (0.5 * logvar).exp() * torch.randn(x.shape, generator=gen, device=x.device)
         return x
 
 
@@ -252,25 +304,31 @@ def stats(ms):
     return f"median {statistics.median(ms):8.1f} ms  (min {min(ms):.1f}, max {max(ms):.1f}, n {len(ms)})"
 
 
-print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}")
-encoder, dit = SlotEncoder(), DiT()
-model = nn.ModuleDict(dict(encoder=encoder, dit=dit)).train()
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}; "
+      f"device {dev}, size {SIZE}, {PRECISION}")
+(enc_dim, enc_depth, enc_heads), (dit_dim, dit_depth, dit_heads) = SIZES[SIZE]
+encoder = SlotEncoder(dim=enc_dim, depth=enc_depth, heads=enc_heads)
+dit = DiT(dim=dit_dim, depth=dit_depth, heads=dit_heads)
+model = nn.ModuleDict(dict(encoder=encoder, dit=dit)).to(dev).train()
 params = [p for p in model.parameters() if p.requires_grad]
 optimizer = torch.optim.AdamW([dict(params=[p for p in params if p.ndim >= 2], weight_decay=0.05),
                                dict(params=[p for p in params if p.ndim < 2], weight_decay=0.0)],
                               lr=1e-4, betas=(0.9, 0.95), eps=1e-8, foreach=True)
 train_diffusion = Diffusion.linear(1000)
-images, latents = torch.rand(B, 3, IMG, IMG), torch.randn(B, LC, LS, LS)
+sample_diffusion = train_diffusion.respace(space_timesteps(1000, 25)).to(dev)   # respaced from the CPU tables
+train_diffusion.to(dev)
+images, latents = torch.rand(B, 3, IMG, IMG, device=dev), torch.randn(B, LC, LS, LS, device=dev)
 print(f"{sum(p.numel() for p in params)} trainable parameters (encoder {sum(p.numel() for p in encoder.parameters())}, "
       f"DiT {sum(p.numel() for p in dit.parameters())})")
 
 
 def train_step():
-    tokens = encoder(images)
-    t = torch.randint(0, 1000, (B,))
-    k = torch.randint(1, S + 1, (B,))                     # nested first-k mask
-    keep_mask = torch.arange(S)[None] < k[:, None]
-    loss = train_diffusion.training_loss(lambda x, tt: dit(x, tt, tokens, keep_mask), latents, t, torch.randn_like(latents))
+    with amp():
+        tokens = encoder(images)
+        t = torch.randint(0, 1000, (B,), device=dev)
+        k = torch.randint(1, S + 1, (B,), device=dev)     # nested first-k mask
+        keep_mask = torch.arange(S, device=dev)[None] < k[:, None]
+        loss = train_diffusion.training_loss(lambda x, tt: dit(x, tt, tokens, keep_mask), latents, t, torch.randn_like(latents))
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(params, 3.0, foreach=True)
     optimizer.step()
@@ -282,6 +340,7 @@ step_ms, losses = [], []
 for i in range(WARMUP + ITERS):
     t0 = time.perf_counter()
     loss, grad_norm = train_step()
+    sync()
     ms = (time.perf_counter() - t0) * 1e3
     if i >= WARMUP:
         step_ms.append(ms)
@@ -293,24 +352,25 @@ print("  losses: " + " ".join(f"{l:.4f}" for l in losses))
 
 # decode: 25 respaced ancestral steps at CFG 3 (conditional tokens first, null tokens second), no VAE
 model.eval()
-sample_diffusion = train_diffusion.respace(space_timesteps(1000, 25))
 with torch.no_grad():
     tokens = encoder(images)
     slots = torch.cat([tokens, dit.null_cond.expand(B, -1, -1)])
-    keep_all = torch.ones(2 * B, S, dtype=torch.bool)
+    keep_all = torch.ones(2 * B, S, dtype=torch.bool, device=dev)
 
 
 def decode():
-    gen = torch.Generator().manual_seed(0)
-    z = torch.randn(B, LC, LS, LS, generator=gen)
+    gen = torch.Generator(dev).manual_seed(0)   # seeded noise drawn on the device, as Tokenizer.sampleLatents
+    z = torch.randn(B, LC, LS, LS, generator=gen, device=dev)
     cfg_model = lambda x, t: dit.forward_with_cfg(x, t, slots, keep_all, 3.0)
-    return sample_diffusion.p_sample_loop(cfg_model, torch.cat([z, z]), gen)[:B]
+    with amp():
+        return sample_diffusion.p_sample_loop(cfg_model, torch.cat([z, z]), gen)[:B]
 
 
 decode_ms = []
 for i in range(1 + DECODES):
     t0 = time.perf_counter()
     decode()
+    sync()
     if i >= 1:
         decode_ms.append((time.perf_counter() - t0) * 1e3)
 print(f"{'decode 4 images, 25 steps, CFG 3 (latents only, no VAE)':60s} {stats(decode_ms)}")

@@ -11,7 +11,7 @@ import type { DType } from '../core/dtype.js';
 const call = native.call;
 const O = {
   linear: opIndex('linear'), conv2d: opIndex('conv2d'), conv2dPad: opIndex('conv2d', 'padding'),
-  convT2d: opIndex('conv_transpose2d', 'input'), layerNorm: opIndex('layer_norm'), groupNorm: opIndex('group_norm'),
+  convT2d: opIndex('conv_transpose2d', 'input'), layerNorm: opIndex('layer_norm'), groupNorm: opIndex('group_norm'), batchNorm: opIndex('batch_norm'),
   gelu: opIndex('gelu'), silu: opIndex('silu'), mish: opIndex('mish'), leakyRelu: opIndex('leaky_relu'), elu: opIndex('elu'),
   softplus: opIndex('softplus'), dropout: opIndex('dropout'),
   pad: opIndexOrMissing('pad'), constantPad: opIndex('constant_pad_nd'),
@@ -70,6 +70,16 @@ export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Ten
   }
 }
 
+/**
+ * F.batch_norm: normalises (N, C, ...) per channel. In eval (training false) with the running
+ * statistics, in training with the batch's, updating runningMean/runningVar in place by momentum
+ * (libtorch's own kernel, so the rounding is PyTorch's: y = x·α + β with α = w/√(var+eps), β = b − mean·α).
+ */
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null,
+  training = false, momentum = 0.1, eps = 1e-5): Tensor {
+  if (!training && (!runningMean || !runningVar)) throw new TypeError('batchNorm: eval mode needs runningMean and runningVar');
+  return new Tensor(call(O.batchNorm, input._h, h(weight), h(bias), h(runningMean), h(runningVar), training, momentum, eps, true));   // cudnn_enabled: PyTorch's default
+}
 export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const x = normInput(input, weight);
   try {

@@ -16,9 +16,7 @@ import { holdOutValidation } from '../data/split.js';
 import { Subset } from '../data/dataset.js';
 import { makeGrid } from '../data/grid.js';
 import { reconstructionMetrics } from '../eval/reconstruction.js';
-import { psnrUpdate } from '../eval/psnr.js';
-import { ssimPerImage } from '../eval/ssim.js';
-import { allGatherRows } from '../distributed/gather.js';
+import { evaluateReconstructions, formatTable, type EvalRow } from '../eval/tokenizer-eval.js';
 import { RunLogger } from './logging/run-logger.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { datasetFromConfig } from './datasets.js';
@@ -26,7 +24,6 @@ import type { TrainerConfig } from './config.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface TrainOptions { resume?: string; rank?: number; worldSize?: number; localRank?: number }
-export interface EvalRow { tokens: number; psnr: number; ssim: number }
 
 export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): Promise<{ step: number; table: EvalRow[] }> {
   const P = cfg.params;
@@ -162,58 +159,25 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Reco
 
 /**
  * PSNR/SSIM of EMA-weight reconstructions of the first eval_size test images, per number of kept
- * tokens. Every rank reconstructs its shard (DistributedSampler order, padded); the per-image
- * squared errors and SSIMs are gathered in dataset order without the padding, and the table is
- * computed as one process would: PSNR pooled over batches of 32, SSIM averaged, then the batches
- * averaged (SPEC §6.2). Only rank 0 writes the grid and the log.
+ * tokens, over all ranks' shards (lib/eval/tokenizer-eval.ts); only rank 0 writes the grid and the log.
  */
 async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger,
   step: number, rank: number, worldSize: number, jd: JobDevice): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
-  const counts = tokenCounts(P, tok.numSlots);
-  const batchSize = Math.min(32, n);
-  const loader = new DataLoader(new Subset(spec.dataset, Array.from({ length: n }, (_, i) => i)),
-    { batchSize, transform: spec.transform, shuffle: false, rank, worldSize });
   let gridFile: string | null = null;
-  let pixels = 0; // elements per image (C·H·W), for PSNR from pooled squared errors
-  const rows: Tensor[] = []; // per image: the squared error for each k, then the SSIM for each k
-  for await (const batch of loader) {
-    const images = jd.toDevice(batch.images);
-    if (rank === 0 && rows.length === 0) {
+  const table = await evaluateReconstructions(tok, spec.dataset, spec.transform, {
+    counts: tokenCounts(P, tok.numSlots), cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, n, batchSize: 32,
+    rank, worldSize, toDevice: jd.toDevice,
+    firstBatch: async (images) => {
       const grid = torch.scope(() => reconstructionGrid(tok, images.narrow(0, 0, Math.min(8, images.size(0))), P));
       gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
       grid.dispose();
-    }
-    pixels = images.numel() / images.size(0);
-    const rec = tok.reconstruct(images, { numTokens: counts, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
-    rows.push(torch.scope(() => torch.noGrad(() => {
-      const sse = counts.map((k) => psnrUpdate(rec.get(k)!, images, [1, 2, 3]).sse);
-      const ssims = counts.map((k) => ssimPerImage(rec.get(k)!, images, { dataRange: 1 }));
-      return torch.stack([...sse, ...ssims], 1).double();
-    })));
-    torch.dispose([...rec.values()], images, batch.images, batch.labels);
-  }
-  await loader.close();
-  const mine = torch.cat(rows, 0);
-  const all = allGatherRows(mine, n).tolist() as number[][];
-  torch.dispose(rows, mine);
-  const K = counts.length;
-  const table = counts.map((k, i) => {
-    let psnrSum = 0, ssimSum = 0, batches = 0;
-    for (let b = 0; b < n; b += batchSize) {
-      const chunk = all.slice(b, b + batchSize);
-      const mse = chunk.reduce((a, r) => a + r[i], 0) / (chunk.length * pixels);
-      psnrSum += 10 * Math.log10(1 / mse);
-      ssimSum += chunk.reduce((a, r) => a + r[K + i], 0) / chunk.length;
-      batches++;
-    }
-    return { tokens: k, psnr: psnrSum / batches, ssim: ssimSum / batches };
+    },
   });
-  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n tokens   PSNR (dB)   SSIM\n` +
-    table.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n'));
+  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n` +
+    formatTable(table));
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   return table;
 }
-
