@@ -6,7 +6,7 @@
       "<!(node -p \"require('node-addon-api').include_dir\")",
       "<!@(node scripts/find-libtorch.cjs --include)"
     ],
-    "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "USE_DISTRIBUTED", "USE_C10D_GLOO" ],
+    "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "<!@(node scripts/find-libtorch.cjs --defines)" ],
     "cflags!": [ "-fno-exceptions", "-fno-rtti" ],
     "cflags_cc!": [ "-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14" ],
     "cflags_cc": [ "<!@(node scripts/find-libtorch.cjs --cflags)", "-fexceptions", "-frtti", "-idirafter", "<(module_root_dir)/native/shim", "-O2", "-Wno-unused-parameter" ],

@@ -5,7 +5,7 @@ import { Tensor } from './core/tensor.js';
 
 export { Tensor, isTensor, wrap } from './core/tensor.js';
 export type { Scalar, TensorOrScalar, ToOptions, BackwardOptions } from './core/tensor.js';
-export { TorchError } from './core/errors.js';
+export { TorchError, OutOfMemoryError } from './core/errors.js';
 export { dtypes, type DType, type DeviceLike } from './core/dtype.js';
 export * from './core/creation.js';
 export * from './core/functions.js';
@@ -34,13 +34,7 @@ export function dispose(...xs: unknown[]): void {
 export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 
-export const cuda = {
-  isAvailable: (): boolean => native.cudaDeviceCount() > 0,
-  deviceCount: (): number => native.cudaDeviceCount(),
-  synchronize: (): void => native.cudaSynchronize(),
-  /** Makes cuda:n the current device (torch.cuda.set_device). */
-  setDevice: (n: number): void => native.cudaSetDevice(n),
-};
+export * as cuda from './core/cuda.js';
 
 /** CUDA backend flags (torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark); they change CUDA kernels only. */
 export function setCudaBackendFlags(f: { matmulTf32: boolean; cudnnTf32: boolean; cudnnBenchmark: boolean }): void {

@@ -6,11 +6,11 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
-#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <c10/util/Logging.h>
 
 #include <cstring>
+#include <new>
 
 #include "common.h"
 #include "compat.h"
@@ -21,10 +21,17 @@ namespace tn {
 // ---- errors --------------------------------------------------------------------------------
 
 static napi_ref g_errorCtor = nullptr;
+static napi_ref g_oomCtor = nullptr;
 
-void setErrorClass(napi_env env, napi_value ctor) {
-  if (g_errorCtor) napi_delete_reference(env, g_errorCtor);
+void setErrorClass(napi_env env, napi_value ctor, napi_value oomCtor) {
+  for (napi_ref* r : {&g_errorCtor, &g_oomCtor}) {
+    if (*r) napi_delete_reference(env, *r);
+    *r = nullptr;
+  }
   napi_create_reference(env, ctor, 1, &g_errorCtor);
+  napi_valuetype t;
+  if (oomCtor && napi_typeof(env, oomCtor, &t) == napi_ok && t == napi_function)
+    napi_create_reference(env, oomCtor, 1, &g_oomCtor);
 }
 
 void throwJs(napi_env env, const std::exception& e, const char* op) {
@@ -39,8 +46,14 @@ void throwJs(napi_env env, const std::exception& e, const char* op) {
   std::string msg;
   if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
   else msg = e.what();
+  // Out of memory is an error the caller can act on (smaller batch, free tensors): its own class,
+  // with what each CUDA device holds now (the caching allocator's message says it at the failure).
+  bool oom = dynamic_cast<const c10::OutOfMemoryError*>(&e) || dynamic_cast<const std::bad_alloc*>(&e);
+  if (dynamic_cast<const std::bad_alloc*>(&e)) msg = "out of host memory (" + msg + ")";
+  if (oom) msg += cudaMemoryNote();
   napi_value ctor = nullptr, args[2], err;
-  if (g_errorCtor) napi_get_reference_value(env, g_errorCtor, &ctor);
+  napi_ref ref = oom && g_oomCtor ? g_oomCtor : g_errorCtor;
+  if (ref) napi_get_reference_value(env, ref, &ctor);
   napi_create_string_utf8(env, msg.data(), msg.size(), &args[0]);
   napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &args[1]);
   if (ctor && napi_new_instance(env, ctor, 2, args, &err) == napi_ok) {
@@ -141,6 +154,8 @@ void manualSeed(uint64_t seed) {
   }
 }
 
+}  // namespace
+
 uint64_t seedArg(const Napi::Value& v) {
   if (v.IsBigInt()) {
     bool lossless;
@@ -151,6 +166,8 @@ uint64_t seedArg(const Napi::Value& v) {
     throw ArgError("seed must be a non-negative integer");
   return static_cast<uint64_t>(d);
 }
+
+namespace {
 
 // ---- autocast ------------------------------------------------------------------------------
 
@@ -201,7 +218,7 @@ std::string parallelInfo() {
 
 static void initRuntime(Napi::Env env, Napi::Object exports) {
   def(env, exports, "setErrorClass", [](const Napi::CallbackInfo& info) {
-    setErrorClass(info.Env(), info[0]);
+    setErrorClass(info.Env(), info[0], info[1]);
     return info.Env().Undefined();
   });
   def(env, exports, "setNumThreads", [](const Napi::CallbackInfo& info) {
@@ -301,11 +318,6 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
   def(env, exports, "cudaDeviceCount", [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), cudaDeviceCount());
   });
-  def(env, exports, "cudaSynchronize", [](const Napi::CallbackInfo& info) {
-    // A device→host copy of one element waits for the device's queue.
-    if (cudaAvailable()) at::zeros({1}, at::TensorOptions().device(c10::kCUDA)).cpu();
-    return info.Env().Undefined();
-  });
   // TF32 for CUDA matmul and cuDNN, and cuDNN autotuning (torch.backends.cuda.matmul.allow_tf32,
   // torch.backends.cudnn.allow_tf32 / benchmark). Context flags: settable on any build, they only
   // change CUDA kernels.
@@ -323,15 +335,6 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     o.Set("cudnnTf32", ctx.allowTF32CuDNN());
     o.Set("cudnnBenchmark", ctx.benchmarkCuDNN());
     return o;
-  });
-  // cudaSetDevice(n): makes cuda:n the current device (torch.cuda.set_device), through the
-  // device-guard implementation that libc10_cuda registers, so no CUDA header is needed here.
-  def(env, exports, "cudaSetDevice", [](const Napi::CallbackInfo& info) {
-    int n = info[0].As<Napi::Number>().Int32Value();
-    TORCH_CHECK(cudaAvailable(), "CUDA is not available in this libtorch build");
-    TORCH_CHECK(n >= 0 && n < cudaDeviceCount(), "cuda:", n, " does not exist (", cudaDeviceCount(), " devices)");
-    c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(n)));
-    return info.Env().Undefined();
   });
   def(env, exports, "config", [](const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -366,6 +369,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tn::initAutograd(env, exports);
   tn::initDispatch(env, exports);
   tn::initDistributed(env, exports);
+  tn::initCuda(env, exports);
   tn::initMetaShapes(env, exports);
   return exports;
 }

@@ -48,7 +48,8 @@ void* systemMemalign(size_t align, size_t n) {
 struct CountingAllocator final : c10::Allocator {
   c10::DataPtr allocate(size_t n) TN_ALLOCATE_CONST override {
     void* base = g_memalign(64, n + kHeader);
-    TORCH_CHECK(base, "CPU out of memory: tried to allocate ", n, " bytes");
+    // OutOfMemoryError, as CUDA's allocator throws: JS gets torch.OutOfMemoryError either way.
+    TORCH_CHECK_WITH(OutOfMemoryError, base, "CPU out of memory: tried to allocate ", n, " bytes");
     std::memcpy(base, &n, sizeof n);
     int64_t now = g_bytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + n;
     g_count.fetch_add(1, std::memory_order_relaxed);

@@ -89,15 +89,23 @@ HandleTable& tensors();
 std::vector<at::Generator>& generators();
 at::Generator generatorFromJs(napi_env env, napi_value v);
 
-// Converts a C++ exception into a JS exception: c10 errors become TorchError (with the op name),
-// ArgError becomes TypeError, anything else a plain Error. Never lets the exception escape.
+// Converts a C++ exception into a JS exception: ArgError becomes TypeError; out-of-memory
+// (c10::OutOfMemoryError, std::bad_alloc) the OutOfMemoryError class, with the CUDA memory figures
+// appended; anything else TorchError (with the op name). Never lets the exception escape.
 void throwJs(napi_env env, const std::exception& e, const char* op);
-void setErrorClass(napi_env env, napi_value ctor);
+void setErrorClass(napi_env env, napi_value ctor, napi_value oomCtor);
 
 // Parses 'float32', 'int64', ... or a numeric c10::ScalarType code.
 at::ScalarType scalarTypeFromJs(napi_env env, napi_value v);
 c10::Device deviceFromJs(napi_env env, napi_value v);
 const char* scalarTypeName(at::ScalarType t);
+
+// A seed from JS: a non-negative integer Number or a BigInt (ArgError otherwise).
+uint64_t seedArg(const Napi::Value& v);
+
+// Appended to out-of-memory errors: each CUDA device's allocated and reserved bytes now ("" on
+// builds without CUDA or when no device is up). Never throws.
+std::string cudaMemoryNote();
 
 // Registers each part's functions on the exports object.
 void initTensorApi(Napi::Env env, Napi::Object exports);
@@ -105,6 +113,7 @@ void initDispatch(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initAllocator(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
+void initCuda(Napi::Env env, Napi::Object exports);
 void initMetaShapes(Napi::Env env, Napi::Object exports);
 
 // Reports changes of native tensor memory to V8 (so GC pressure reflects it); cheap to call often.

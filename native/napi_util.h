@@ -3,21 +3,25 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
+
 #include "common.h"
 
 namespace tn {
 
+// `op` names the function in errors (TorchError.op); by default its property name.
 template <class F>
-void def(Napi::Env env, Napi::Object exports, const char* name, F f) {
+void def(Napi::Env env, Napi::Object exports, const char* name, F f, std::string op = {}) {
+  if (op.empty()) op = name;
   exports.Set(name, Napi::Function::New(
                         env,
-                        [f, name](const Napi::CallbackInfo& info) -> Napi::Value {
+                        [f, op](const Napi::CallbackInfo& info) -> Napi::Value {
                           try {
                             return f(info);
                           } catch (const Napi::Error&) {
                             throw;
                           } catch (const std::exception& e) {
-                            throwJs(info.Env(), e, name);
+                            throwJs(info.Env(), e, op.c_str());
                             return info.Env().Undefined();
                           }
                         },

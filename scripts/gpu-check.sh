@@ -50,7 +50,7 @@ stage() {   # stage NAME SECONDS CMD...: runs CMD with a time limit, tees its ou
   node -e "const n=require(process.env.TORCHNODE_ADDON); const c=n.config(); console.log('addon: libtorch', c.torchVersion, 'cuda', c.cuda, 'devices', c.cudaDevices, 'nccl', n.distributed.nccl)"
 
   stage "CUDA tests" 240 node --test --test-concurrency=1 dist/test/cuda-jobs.test.js dist/test/device.test.js dist/test/device-meta.test.js \
-    $(ls dist/test/cuda.test.js 2>/dev/null)
+    $(ls dist/test/cuda.test.js dist/test/out-of-memory.test.js 2>/dev/null)
   for p in bf16 fp16; do
     stage "Fashion-MNIST tokenizer, 50 steps on cuda:0, $p" 150 node train.js --cfg configs/tokenizer_fmnist.yaml --device cuda:0 \
       --opt trainer.params.max_steps=50 --opt trainer.params.precision=$p --opt trainer.params.sample_every=1000 \

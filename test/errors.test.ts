@@ -247,15 +247,6 @@ test('assigning a gradient of the wrong shape is rejected', () => noLeak(() => {
   assert.throws(() => { x.grad = torch.ones(4); }, /size|shape/);
 }));
 
-test('huge allocations are errors, not crashes', () => noLeak(() => {
-  // Sizes far beyond RAM + overcommit, so the allocator fails at once (nothing is touched).
-  throwsTorch(() => torch.empty([1e15]), 'aten::empty.memory_format', /out of memory|can't allocate|allocate/i);
-  throwsTorch(() => torch.zeros(1e7, 1e7), 'aten::zeros', /out of memory|can't allocate|allocate/i);
-  throwsTorch(() => torch.ones([1e12], { dtype: 'int64' }), 'aten::ones', /out of memory|can't allocate|allocate/i);
-  throwsTorch(() => torch.randn(2 ** 40, 2 ** 20), 'aten::randn', /out of memory|can't allocate|allocate|overflow/i);
-  assert.equal(torch.ones(4).sum().item(), 4, 'the library still works');
-}));
-
 test('failed ops leak nothing and leave the dispatcher usable', () => {
   const a = torch.randn(2, 3), b = torch.randn(4, 5);
   const before = torch.memory().numTensors;

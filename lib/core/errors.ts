@@ -8,3 +8,15 @@ export class TorchError extends Error {
     this.op = op;
   }
 }
+
+/**
+ * Out of memory, CUDA's or the host's (torch.OutOfMemoryError, also torch.cuda.OutOfMemoryError):
+ * a TorchError a caller can catch to retry smaller. For CUDA the message carries the caching
+ * allocator's figures at the failure and each device's allocated/reserved bytes after it.
+ */
+export class OutOfMemoryError extends TorchError {
+  constructor(message: string, op: string) {
+    super(message, op);
+    this.name = 'OutOfMemoryError';
+  }
+}

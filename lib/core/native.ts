@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TorchError } from './errors.js';
+import { OutOfMemoryError, TorchError } from './errors.js';
 
 export interface OpArgInfo { name: string; type: string; kind: string; optional: boolean; kwOnly: boolean; hasDefault: boolean }
 export interface OpSchemaInfo { name: string; schema: string; args: OpArgInfo[]; returns: { type: string; aliasArg: number }[] }
@@ -47,7 +47,7 @@ export interface Native {
   backward(h: number, grad: number | null, retainGraph: boolean, createGraph: boolean, inputs?: number[]): void;
   autogradGrad(outputs: number[], inputs: number[], gradOutputs: (number | null)[] | null,
     retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (number | null)[];
-  setErrorClass(ctor: unknown): void;
+  setErrorClass(ctor: unknown, oomCtor?: unknown): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
@@ -64,12 +64,30 @@ export interface Native {
   autocastExit(device: string, enabled: boolean, dtype: string): void;
   autocastState(device: string): [boolean, string];
   cudaDeviceCount(): number;
-  cudaSynchronize(): void;
-  cudaSetDevice(n: number): void;
   /** Test support (native/meta-shapes.cc): Meta kernels computed on zero-filled CPU stand-ins for these ops. */
   metaViaCpu(ops: string[]): void;
   config(): NativeConfig;
   distributed: NativeDistributed;
+  cuda: NativeCuda;
+}
+
+/** torch.cuda (native/cuda.cc). `device`: an index, 'cuda' or 'cuda:N'; omitted: the current one. */
+export interface NativeCuda {
+  /** Compiled against a libtorch with CUDA. */
+  built: boolean;
+  isAvailable(): boolean;
+  deviceCount(): number;
+  currentDevice(): number;
+  setDevice(device: number | string): void;
+  synchronize(device?: number | string): void;
+  memoryAllocated(device?: number | string): number;
+  memoryReserved(device?: number | string): number;
+  maxMemoryAllocated(device?: number | string): number;
+  resetPeakMemoryStats(device?: number | string): void;
+  emptyCache(): void;
+  manualSeedAll(seed: number | bigint): void;
+  getDeviceName(device?: number | string): string;
+  getDeviceCapability(device?: number | string): [number, number];
 }
 
 /** c10d (native/distributed.cc): ids name native stores, groups, works and reducers. */
@@ -112,6 +130,6 @@ function addonPath(): string {
 
 const require = createRequire(import.meta.url);
 export const native: Native = require(addonPath());
-native.setErrorClass(TorchError);
+native.setErrorClass(TorchError, OutOfMemoryError);
 // Debian's libtorch starts with one intra-op thread; use the machine unless told otherwise.
 native.setNumThreads(Number(process.env.OMP_NUM_THREADS) || availableParallelism());

@@ -8,6 +8,7 @@
 // safety net; tensors inside scopes never pay for that.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { native } from './native.js';
+import { memoryTotals } from './cuda.js';
 
 /** What a scope needs from a tensor (implemented by Tensor). */
 export interface Owned {
@@ -133,10 +134,15 @@ export function scope<R>(fn: () => R): R {
   return result;
 }
 
-/** Live native tensors and bytes, plus the allocator's view. */
+/**
+ * Live native tensors and bytes (all devices), the CPU allocator's view, and CUDA's caching
+ * allocator summed over devices (cudaAllocatedBytes/cudaReservedBytes: null without CUDA devices).
+ */
 export function memory() {
   const m = native.memory();
   const a = native.allocatorStats();
+  const cuda = memoryTotals();
   return { numTensors: m.liveTensors, numStorages: m.liveStorages, numBytes: m.liveBytes,
-    allocatedBytes: a.bytes, peakAllocatedBytes: a.peakBytes, allocator: a.backend };
+    allocatedBytes: a.bytes, peakAllocatedBytes: a.peakBytes, allocator: a.backend,
+    cudaAllocatedBytes: cuda?.allocatedBytes ?? null, cudaReservedBytes: cuda?.reservedBytes ?? null };
 }

@@ -123,6 +123,10 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
   }
   if (size === 1) { addr ??= '127.0.0.1'; port ??= 0; } // a group of one: a private store on a free port
   const where = () => `rank ${rank} of ${size}, ${backend}, store ${addr}:${port}`;
+  // A timeout at rendezvous means ranks are missing: libtorch 2.x's store server says so itself
+  // (tcpStore waits for the clients), 1.13's gives up silently and the group creation times out.
+  const hint = (e: unknown) => (/timeout|timed out/i.test((e as Error).message)
+    ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)` : '');
   let store: number;
   try {
     if (env.agentStore && agentStoreSpeaksOurProtocol(addr!, port!)) {
@@ -137,7 +141,7 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
       store = d().tcpStore(addr!, port!, rank === 0, size, timeout);
     }
   } catch (e) {
-    throw new DistributedError(`initProcessGroup (${where()}): rendezvous failed: ${(e as Error).message}`);
+    throw new DistributedError(`initProcessGroup (${where()}): rendezvous failed: ${(e as Error).message}${hint(e)}`);
   }
   let id: number;
   try {
@@ -145,9 +149,7 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     id = d().newGroup(backend, store, rank, size, timeout, isLoopback(addr!) ? '127.0.0.1' : undefined);
   } catch (e) {
     d().releaseStore(store);
-    const hint = /timeout|timed out/i.test((e as Error).message)
-      ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)` : '';
-    throw new DistributedError(`initProcessGroup (${where()}): ${(e as Error).message}${hint}`);
+    throw new DistributedError(`initProcessGroup (${where()}): ${(e as Error).message}${hint(e)}`);
   }
   defaultGroup = new ProcessGroup(id, store, rank, size, backend, timeout);
   return defaultGroup;

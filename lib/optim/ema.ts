@@ -34,7 +34,13 @@ export class EMA {
     if (this.shadows.length === 0) return;
     const w = 1 - this.decay;
     scope(() => noGrad(() => {
-      if (hasForeachLerp) { (aten as any)._foreach_lerp_.Scalar(this.shadows, this.params, w); return; }
+      if (hasForeachLerp) {
+        // libtorch 2.x's _foreach_lerp_ wants `end` in the shadows' dtype (1.13 converted on the
+        // fly): fp32 copies of non-fp32 parameters, freed with the scope (as the fallback's diffs).
+        const ends = this.params.map((p) => (p.dtype === 'float32' ? p : p.to({ dtype: 'float32' })));
+        (aten as any)._foreach_lerp_.Scalar(this.shadows, ends, w);
+        return;
+      }
       const diff: Tensor[] = aten._foreach_sub.List(this.params, this.shadows);
       aten._foreach_add_.List(this.shadows, diff, { alpha: w });
     }));
