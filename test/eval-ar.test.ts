@@ -14,17 +14,12 @@ import * as torch from '../lib/torch.js';
 import { safetensors } from '../lib/serialization/index.js';
 import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
 import { shuffledLabels } from '../lib/eval/generation-eval.js';
-import { FIDELITY_FIXTURES, fidelityFixturesJson } from './fixture-paths.js';
-import { buildFidelityStateDict } from './fidelity-weights.js';
+import { FIDELITY_FIXTURES } from './fixture-paths.js';
+import { saveFidelityWeights } from './fidelity-weights.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'eval-ar-'));
-const weights = join(dir, 'inception.pth');
-{
-  const sd = buildFidelityStateDict(fidelityFixturesJson().weights);
-  torch.save(sd, weights);
-  torch.dispose([...sd.values()]);
-}
+const weights = saveFidelityWeights(dir);
 const tokParams = {
   encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
   num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },

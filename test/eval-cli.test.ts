@@ -11,18 +11,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import * as torch from '../lib/torch.js';
-import { fidelityFixturesJson } from './fixture-paths.js';
-import { buildFidelityStateDict } from './fidelity-weights.js';
+import { saveFidelityWeights } from './fidelity-weights.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'eval-cli-'));
-const weights = join(dir, 'inception.pth');
-{
-  const sd = buildFidelityStateDict(fidelityFixturesJson().weights);
-  torch.save(sd, weights);
-  torch.dispose([...sd.values()]);
-}
+const weights = saveFidelityWeights(dir);
 const run = join(dir, 'run');
 const cfg = join(dir, 'tiny.yaml');
 writeFileSync(cfg, stringify({ trainer: { target: 'DiffusionTrainer', params: {

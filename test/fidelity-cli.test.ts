@@ -13,17 +13,12 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import { loadFidStatistics } from '../lib/eval/fidelity/statistics.js';
 import { FIDELITY_FIXTURES, fidelityFixturesJson } from './fixture-paths.js';
-import { buildFidelityStateDict } from './fidelity-weights.js';
+import { saveFidelityWeights } from './fidelity-weights.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fx = fidelityFixturesJson();
 const dir = mkdtempSync(join(tmpdir(), 'fidelity-cli-'));
-const weights = join(dir, 'weights-inception-2015-12-05-6726825d.pth');
-{
-  const sd = buildFidelityStateDict(fx.weights);
-  torch.save(sd, weights);
-  torch.dispose([...sd.values()]);
-}
+const weights = saveFidelityWeights(dir);
 const a = join(FIDELITY_FIXTURES, 'images_a'), b = join(FIDELITY_FIXTURES, 'images_b'), stats = join(FIDELITY_FIXTURES, 'stats_b.npz');
 const fidelity = (args: string[]) => spawnSync(process.execPath, [join(root, 'fidelity.js'), '--feature-extractor-weights-path', weights, '--device', 'cpu', ...args], { encoding: 'utf8' });
 const rel = (x: number, ref: number) => Math.abs(x - ref) / Math.abs(ref);

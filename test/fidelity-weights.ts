@@ -3,7 +3,9 @@
 // + seed·0x9E3779B9) / 2³², mapped per rule (conv, bn_weight, ...) in float64 and rounded once to
 // float32. Every tensor's bits_sum_mod_2_32 and the hash test vectors are checked, so a wrong
 // value anywhere fails here rather than as a feature mismatch later.
+import { join } from 'node:path';
 import * as torch from '../lib/torch.js';
+import { fidelityFixturesJson } from './fixture-paths.js';
 
 export interface WeightEntry { k: number; name: string; shape: number[]; dtype: 'float32' | 'int64'; rule: string; bits_sum_mod_2_32: number; first?: number[] }
 export interface WeightSpec {
@@ -85,4 +87,13 @@ export function buildFidelityStateDict(spec: WeightSpec): Map<string, torch.Tens
   });
   if (nValues !== spec.n_values) throw new Error(`fidelity weights: ${nValues} values, fixture says ${spec.n_values}`);
   return sd;
+}
+
+/** The formula weights saved as a .pth in `dir` (for the CLIs' --feature-extractor-weights-path); returns its path. */
+export function saveFidelityWeights(dir: string, name = 'weights-inception-2015-12-05-6726825d.pth'): string {
+  const path = join(dir, name);
+  const sd = buildFidelityStateDict(fidelityFixturesJson().weights);
+  torch.save(sd, path);
+  torch.dispose([...sd.values()]);
+  return path;
 }
