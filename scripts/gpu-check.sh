@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU checks, for a machine with an NVIDIA GPU and a CUDA PyTorch (pip's torch): builds the addon
-# against that libtorch (build-cuda/) and then, within about 8 minutes, runs and prints:
+# against that libtorch (build-cuda/) and then, within BUDGET seconds (default 480, 8 minutes; each
+# stage is cut to what is left, and stages past the budget are reported as not run), runs and prints:
 #   1. the CUDA test subset (test/cuda*.test.ts, test/device*.test.ts) on this addon;
 #   2. 50 steps of the Fashion-MNIST tokenizer (configs/tokenizer_fmnist.yaml) on cuda:0 in bf16
 #      and in fp16 with the loss scaler, with the evaluation table;
@@ -17,8 +18,14 @@ PY=${PYTHON:-python3}
 report=${OUT:+$OUT/gpu-check.txt}
 failed=0
 say() { echo "== $*"; }
+budget_end=""   # set after the build: the checks together get BUDGET seconds (default 480)
 stage() {   # stage NAME SECONDS CMD...: runs CMD with a time limit, tees its output, counts failures
   local name=$1 secs=$2; shift 2
+  if [ -n "$budget_end" ]; then
+    local left=$((budget_end - SECONDS))
+    if [ "$left" -lt 15 ]; then say "$name: NOT RUN (the ${BUDGET:-480} s budget is spent)"; failed=$((failed + 1)); return; fi
+    [ "$secs" -gt "$left" ] && secs=$left
+  fi
   say "$name (limit ${secs}s)"
   local t0=$SECONDS
   timeout --kill-after=10 "$secs" "$@" 2>&1
@@ -47,19 +54,20 @@ stage() {   # stage NAME SECONDS CMD...: runs CMD with a time limit, tees its ou
 
   stage "build the addon against $TORCH_DIR" 420 env LIBTORCH="$TORCH_DIR" node_modules/.bin/cmake-js compile --out build-cuda
   export TORCHNODE_ADDON=$PWD/build-cuda/Release/torchnode.node
+  budget_end=$((SECONDS + ${BUDGET:-480}))
   node -e "const n=require(process.env.TORCHNODE_ADDON); const c=n.config(); console.log('addon: libtorch', c.torchVersion, 'cuda', c.cuda, 'devices', c.cudaDevices, 'nccl', n.distributed.nccl)"
 
-  stage "CUDA tests" 240 node --test --test-concurrency=1 dist/test/cuda-jobs.test.js dist/test/device.test.js dist/test/device-meta.test.js \
+  stage "CUDA tests" 150 node --test --test-concurrency=1 dist/test/cuda-jobs.test.js dist/test/device.test.js dist/test/device-meta.test.js \
     $(ls dist/test/cuda.test.js dist/test/out-of-memory.test.js 2>/dev/null)
   for p in bf16 fp16; do
-    stage "Fashion-MNIST tokenizer, 50 steps on cuda:0, $p" 150 node train.js --cfg configs/tokenizer_fmnist.yaml --device cuda:0 \
+    stage "Fashion-MNIST tokenizer, 50 steps on cuda:0, $p" 90 node train.js --cfg configs/tokenizer_fmnist.yaml --device cuda:0 \
       --opt trainer.params.max_steps=50 --opt trainer.params.precision=$p --opt trainer.params.sample_every=1000 \
       --opt trainer.params.save_every=50 --opt trainer.params.eval_size=64 --opt "trainer.params.result_folder=/tmp/gpu-check-fmnist-$p" "${data[@]}"
   done
-  stage "NCCL, 1 rank, all-reduce of CUDA tensors" 90 node dist/bench/allreduce.js --ranks 1 --backend nccl --sizes 4,64 --iters 5 --timeout 80
+  stage "NCCL, 1 rank, all-reduce of CUDA tensors" 60 node dist/bench/allreduce.js --ranks 1 --backend nccl --sizes 4,64 --iters 5 --timeout 50
   for size in S L; do
-    stage "bench/train_step SIZE=$size on cuda:0 (ours)" 120 env DEVICE=cuda:0 SIZE=$size ITERS=10 DECODES=3 node dist/bench/train_step.js
-    stage "bench/train_step SIZE=$size on cuda:0 (PyTorch)" 120 env DEVICE=cuda:0 SIZE=$size ITERS=10 DECODES=3 $PY bench/python/train_step_ref.py
+    stage "bench/train_step SIZE=$size on cuda:0 (ours)" 75 env DEVICE=cuda:0 SIZE=$size ITERS=5 DECODES=2 node dist/bench/train_step.js
+    stage "bench/train_step SIZE=$size on cuda:0 (PyTorch)" 75 env DEVICE=cuda:0 SIZE=$size ITERS=5 DECODES=2 $PY bench/python/train_step_ref.py
   done
   say "gpu-check: $failed stage(s) failed"
   exit "$failed"
