@@ -31,6 +31,7 @@ import { formatDuration } from '../train/logging/progress.js';
 import { evaluateReconstructions, formatTable } from '../eval/tokenizer-eval.js';
 import { generateForFid } from '../eval/generation-eval.js';
 import { calculateMetrics, fidelityAvailable, type FidelityResult } from '../eval/fidelity/calculate.js';
+import { InceptionV3Features } from '../eval/fidelity/inception.js';
 
 const list = (flag: string, kind: 'number' | 'integer' | 'string') => (v: string, prev: unknown[] = []) => {
   const xs = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
@@ -92,15 +93,20 @@ export async function main(argv = process.argv): Promise<void> {
     if (deviceType(device) === 'cuda') torch.cuda.setDevice(Number(device.split(':')[1]));
     initProcessGroup({ backend: deviceType(device) === 'cuda' ? 'nccl' : 'gloo' });
   }
+  let extractor: Ctx['extractor'] = null;
   try {
     const jobs = listJobs(o);
-    const metrics = fidelityAvailable(o.featureExtractorWeightsPath);
-    if (!metrics.ok && rank === 0) console.error(`eval.js: FID and IS are not computed: ${metrics.why}`);
+    const found = fidelityAvailable(o.featureExtractorWeightsPath);
+    if (!found.ok && rank === 0) console.error(`eval.js: FID and IS are not computed: ${found.why}`);
+    // rank 0 computes the metrics: it loads the Inception extractor once for every grid point
+    extractor = found.ok && rank === 0 ? { model: InceptionV3Features.load(found.path, { device }), weightsFile: found.path } : null;
+    const c: Ctx = { rank, worldSize, device, metrics: found.ok, extractor };
     for (const job of jobs) {
-      if (job.kind === 'tokenizer') await evalTokenizer(job, o, { rank, worldSize, device, metrics: metrics.ok });
-      else await evalAr(job, o, { rank, worldSize, device, metrics: metrics.ok });
+      if (job.kind === 'tokenizer') await evalTokenizer(job, o, c);
+      else await evalAr(job, o, c);
     }
   } finally {
+    extractor?.model.dispose();
     if (isInitialized()) destroyProcessGroup();
   }
 }
@@ -137,7 +143,15 @@ function newestStep(models: string, dir: string): number {
   return all[all.length - 1].step;
 }
 
-interface Ctx { rank: number; worldSize: number; device: string; metrics: boolean }
+interface Ctx {
+  rank: number;
+  worldSize: number;
+  device: string;
+  /** Whether FID/IS are computed (the Inception weights were found). */
+  metrics: boolean;
+  /** Rank 0's extractor, loaded once. */
+  extractor: { model: InceptionV3Features; weightsFile: string } | null;
+}
 
 function outDir(job: Job, o: Record<string, any>): string {
   return resolve(o.out ?? (job.runDir ? join(job.runDir, 'eval') : 'eval'));
@@ -170,9 +184,18 @@ function progressBar(label: string, rank: number): (done: number, total: number)
   };
 }
 
-async function fidelity(o: Record<string, any>, input1: string, realDir: string | null, cacheDir: string): Promise<FidelityResult> {
-  return calculateMetrics({ input1, input2: realDir, fidStatisticsFile: realDir ? null : o.fid_statistics_file ?? null, fid: !!(realDir || o.fid_statistics_file),
-    isc: true, weightsPath: o.featureExtractorWeightsPath, cacheDir, log: (s) => console.error(s) });
+/**
+ * Rank 0: FID (against realDir, else the statistics file, if either) and IS of a sample folder
+ * into `result`, printed as `<what> …, IS … ± …`; the samples are removed unless --keep-samples.
+ */
+async function scoreSamples(o: Record<string, any>, c: Ctx, samples: string, realDir: string | null, dir: string,
+  result: Record<string, unknown>, what: 'rFID' | 'gFID'): Promise<void> {
+  const m: FidelityResult = await calculateMetrics({ input1: samples, input2: realDir, fidStatisticsFile: realDir ? null : o.fid_statistics_file ?? null,
+    fid: !!(realDir || o.fid_statistics_file), isc: true, extractor: c.extractor!, device: c.device, cacheDir: join(dir, 'feature-cache'),
+    log: (s) => console.error(s) });
+  Object.assign(result, { fid: m.frechet_inception_distance, isc_mean: m.inception_score_mean, isc_std: m.inception_score_std });
+  console.log(`  ${what} ${m.frechet_inception_distance?.toFixed(3) ?? 'n/a'}, IS ${m.inception_score_mean.toFixed(3)} ± ${m.inception_score_std.toFixed(3)}`);
+  if (!o.keepSamples) rmSync(samples, { recursive: true, force: true });
 }
 
 async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<void> {
@@ -210,12 +233,7 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
     if (writeReal && !realDone) appendFileSync(join(realDir!, '.complete'), `${n} images\n`);
     console.log(`${job.label}: reconstruction of ${n} test images (${o.ema === false ? 'raw' : 'EMA'} weights, decoder cfg ${g.cfg}, ${o.sampler} ${o.steps} steps, ${((Date.now() - t0) / 1000).toFixed(1)} s):\n${formatTable([row])}`);
     const result: Record<string, unknown> = { model: job.label, step: job.step, cfg: g.cfg, tokens: g.tokens, images: n, psnr: row.psnr, ssim: row.ssim };
-    if (c.metrics) {
-      const m = await fidelity(o, samples, realDir, join(dir, 'feature-cache'));
-      Object.assign(result, { fid: m.frechet_inception_distance, isc_mean: m.inception_score_mean, isc_std: m.inception_score_std });
-      console.log(`  rFID ${m.frechet_inception_distance?.toFixed(3) ?? 'n/a'}, IS ${m.inception_score_mean.toFixed(3)} ± ${m.inception_score_std.toFixed(3)}`);
-      if (!o.keepSamples) rmSync(samples, { recursive: true, force: true });
-    }
+    if (c.metrics) await scoreSamples(o, c, samples, realDir, dir, result, 'rFID');
     await record(dir, result, job.step ?? 0);
   }
   tok.dispose();
@@ -247,10 +265,7 @@ async function evalAr(job: Job, o: Record<string, any>, c: Ctx): Promise<void> {
     if (c.metrics) {
       const realDir = o.realDir ? resolve(o.realDir) : null;
       if (!realDir && !o.fid_statistics_file) console.error('eval.js: no --fid_statistics_file or --real-dir: gFID is not computed (IS only)');
-      const m = await fidelity(o, samples, realDir, join(dir, 'feature-cache'));
-      Object.assign(result, { fid: m.frechet_inception_distance, isc_mean: m.inception_score_mean, isc_std: m.inception_score_std });
-      console.log(`  gFID ${m.frechet_inception_distance?.toFixed(3) ?? 'n/a'}, IS ${m.inception_score_mean.toFixed(3)} ± ${m.inception_score_std.toFixed(3)}`);
-      if (!o.keepSamples) rmSync(samples, { recursive: true, force: true });
+      await scoreSamples(o, c, samples, realDir, dir, result, 'gFID');
     }
     await record(dir, result, job.step ?? 0);
   }

@@ -28,6 +28,8 @@ export interface FidelityOptions {
   rngSeed?: number;
   /** torch-fidelity's weight file; default: the torch hub cache (see findInceptionWeights). */
   weightsPath?: string | null;
+  /** An extractor already loaded (from `weightsFile`, on `device`), kept by the caller: a grid of evaluations loads it once. */
+  extractor?: { model: InceptionV3Features; weightsFile: string };
   device?: string;
   /** Folder of the on-disk feature cache, or none. */
   cacheDir?: string | null;
@@ -81,8 +83,8 @@ export async function calculateMetrics(o: FidelityOptions): Promise<FidelityResu
   const log = o.log ?? (() => {});
   if (fid && !o.input2 && !o.fidStatisticsFile) throw new Error('FID needs a second input: input2 (a folder) or fid_statistics_file (an .npz of mu and sigma)');
   if (fid && o.input2 && o.fidStatisticsFile) log(`fid_statistics_file ${o.fidStatisticsFile} is ignored: input2 is given (as torch-fidelity)`);
-  const weightsFile = findInceptionWeights(o.weightsPath);
-  const model = InceptionV3Features.load(weightsFile, { device: o.device });
+  const weightsFile = o.extractor?.weightsFile ?? findInceptionWeights(o.weightsPath);
+  const model = o.extractor?.model ?? InceptionV3Features.load(weightsFile, { device: o.device });
   const cache = o.cacheDir ? new FeatureCache(o.cacheDir) : null;
   const wanted: InceptionFeature[] = [...(fid || o.saveStats ? ['2048' as const] : []), ...(isc ? ['logits_unbiased' as const] : [])];
   if (!wanted.length) throw new Error('nothing to compute: ask for fid, isc or saveStats');
@@ -112,6 +114,6 @@ export async function calculateMetrics(o: FidelityOptions): Promise<FidelityResu
     torch.dispose([...f1.values()]);
     return result;
   } finally {
-    model.dispose();
+    if (!o.extractor) model.dispose();
   }
 }
