@@ -26,6 +26,7 @@ import { ImageGenerator, resolveWeightsFile } from '../models/gpt/generator.js';
 import { AR_TRAINER_TARGETS } from '../models/gpt/config.js';
 import { datasetFromConfig } from '../train/datasets.js';
 import { listCheckpoints } from '../train/checkpoint.js';
+import { deviceMover } from '../train/job-device.js';
 import { EventWriter } from '../train/logging/event-writer.js';
 import { formatDuration } from '../train/logging/progress.js';
 import { evaluateReconstructions, formatTable } from '../eval/tokenizer-eval.js';
@@ -223,7 +224,7 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
     const t0 = Date.now();
     const [row] = await evaluateReconstructions(tok, spec.dataset, spec.transform, {
       counts: [g.tokens], cfg: g.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed, noise: 'image', n, batchSize: o.batchSize ?? 64,
-      rank: c.rank, worldSize: c.worldSize, toDevice: (t) => (t.device === c.device ? t : t.to({ device: c.device })),
+      rank: c.rank, worldSize: c.worldSize, toDevice: deviceMover(c.device),
       sampleDir: c.metrics ? () => samples : undefined,
       realDir: writeReal && !realDone ? realDir : null,
       progress: progressBar(`${job.label}, cfg ${g.cfg}, ${g.tokens} tokens`, c.rank),

@@ -17,6 +17,8 @@ export interface JobDevice {
   generators: Generator[];
   /** A batch tensor on the job's device: the tensor itself on the CPU, else a new one (the caller frees both). */
   toDevice(t: Tensor): Tensor;
+  /** toDevice taking ownership: the host tensor is freed when a device copy was made. */
+  moveToDevice(t: Tensor): Tensor;
   /** For the run's first log line: device, precision, scaler, TF32. */
   summary: string;
 }
@@ -34,10 +36,24 @@ export function setUpJobDevice(P: Record<string, any>, o: { localRank?: number }
     flags = `, TF32 ${P.allow_tf32 ? 'on' : 'off'}, cuDNN benchmark ${P.cudnn_benchmark ? 'on' : 'off'}`;
   }
   const pin = type === 'cuda' && P.pin_memory === true;
-  const toDevice = (t: Tensor): Tensor => {
+  const toDevice = deviceMover(device, pin);
+  const moveToDevice = (t: Tensor): Tensor => {
+    const d = toDevice(t);
+    if (d !== t) t.dispose();
+    return d;
+  };
+  return { device, precision, generators, toDevice, moveToDevice, summary: `${precision.describe(device)}${flags}${pin ? ', pinned batches' : ''}` };
+}
+
+/**
+ * Host tensor → `device`: the tensor itself when it is there already, else a copy (through pinned
+ * memory and asynchronous when `pin`; the pinned staging copy is freed at once, the caching host
+ * allocator keeps it until the copy is done).
+ */
+export function deviceMover(device: string, pin = false): (t: Tensor) => Tensor {
+  return (t) => {
     if (t.device === device) return t;
     if (!pin) return t.to({ device });
     return torch.scope(() => t.pinMemory().to({ device, nonBlocking: true }));
   };
-  return { device, precision, generators, toDevice, summary: `${precision.describe(device)}${flags}${pin ? ', pinned batches' : ''}` };
 }

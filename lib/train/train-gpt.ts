@@ -120,17 +120,13 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
       const rows = cache.epochBatches(pos.epoch, P.batch_size);
       for (let b = pos.batch; b < rows.length; b++) {
         const host = cache.rows(rows[b]);
-        const tokens = jd.toDevice(host.tokens), labels = jd.toDevice(host.labels);
-        if (tokens !== host.tokens) torch.dispose(host.tokens, host.labels);
-        yield { tokens, labels, epoch: pos.epoch, batch: b };
+        yield { tokens: jd.moveToDevice(host.tokens), labels: jd.moveToDevice(host.labels), epoch: pos.epoch, batch: b };
       }
     } else {
       for await (const batch of loader!) {
         const tokens = torch.keep(autocast(() => encode(batch.images)).float());
-        const labels = jd.toDevice(batch.labels);
         torch.dispose(batch.images);
-        if (labels !== batch.labels) batch.labels.dispose();
-        yield { tokens, labels, epoch: batch.epoch, batch: batch.batch };
+        yield { tokens, labels: jd.moveToDevice(batch.labels), epoch: batch.epoch, batch: batch.batch };
       }
     }
   }
