@@ -18,7 +18,7 @@ export function sampleFileName(index: number, total: number): string {
   return `${String(index).padStart(Math.max(5, String(Math.max(0, total - 1)).length), '0')}.png`;
 }
 
-/** Writes images (B, C, H, W) in [0, 1] as PNGs `dir/<index>.png` for the given global indices. */
+/** Writes the first indices.length images of (B, C, H, W) in [0, 1] as PNGs `dir/<index>.png`, image i as indices[i]. */
 export async function writeSamples(dir: string, images: Tensor, indices: number[], total: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const u8 = toUint8Truncated(images);

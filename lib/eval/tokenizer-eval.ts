@@ -72,7 +72,8 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
       pixels = images.numel() / images.size(0);
       const B = images.size(0);
       const positions = Array.from({ length: B }, (_, i) => (local + i) * worldSize + rank);
-      const real = positions.map((p, i) => [p, i]).filter(([p]) => p < n); // padding repeats early images: not written
+      // the sampler's padding (it repeats early images) comes last, as positions only grow: not written
+      const real = positions.filter((p) => p < n);
       const rec = o.noise === 'image'
         ? reconstructPerImageNoise(tok, images, positions, o)
         : tok.reconstruct(images, { numTokens: o.counts, cfg: o.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed ?? 0 });
@@ -82,12 +83,11 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
           const ssims = o.counts.map((k) => ssimPerImage(rec.get(k)!, images, { dataRange: 1 }));
           return torch.stack([...sse, ...ssims], 1).double();
         })));
-        const pick = (t: Tensor) => torch.scope(() => t.indexSelect(0, torch.tensor(real.map(([, i]) => i), { dtype: 'int64', device: t.device })));
         for (const k of o.counts) {
           const dir = o.sampleDir?.(k);
-          if (dir) { const t = pick(rec.get(k)!); await writeSamples(dir, t, real.map(([p]) => p), n); t.dispose(); }
+          if (dir) await writeSamples(dir, rec.get(k)!, real, n);
         }
-        if (o.realDir) { const t = pick(images); await writeSamples(o.realDir, t, real.map(([p]) => p), n); t.dispose(); }
+        if (o.realDir) await writeSamples(o.realDir, images, real, n);
       } finally {
         torch.dispose([...rec.values()], images, batch.images, batch.labels);
       }
