@@ -35,7 +35,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
-import { loadTrainerConfig } from '../lib/train/config.js';
+import { loadTrainerConfig } from '../lib/train/tokenizer-trainer-config.js';
 import { setUpOptimization, optimizerStep } from '../lib/train/optimization.js';
 
 const dist = torch.distributed;
@@ -83,7 +83,7 @@ function rankMain(a: Args): void {
   const rank = Number(process.env.RANK), worldSize = Number(process.env.WORLD_SIZE ?? 1);
   torch.setNumThreads(Number(process.env.OMP_NUM_THREADS) || 1);
   const cfg = loadTrainerConfig(a.config);
-  const P: Record<string, any> = { ...cfg.params, batch_size: a.batch ?? cfg.params.batch_size, precision: 'fp32' };
+  const P = { ...cfg.params, batch_size: a.batch ?? cfg.params.batch_size, precision: 'fp32' as const };
   const B: number = P.batch_size;
 
   const group = worldSize > 1 ? dist.initProcessGroup({ backend: 'gloo', timeout: a.timeoutS * 1000 }) : null;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import * as torch from '../lib/torch.js';
 import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
-import { buildGptFromConfig } from '../lib/models/gpt/config.js';
+import { buildGptFromConfig } from '../lib/models/gpt/gpt-model-config.js';
 import { generate } from '../lib/models/gpt/generate.js';
 import { loggedByStep } from './run-log.js';
 

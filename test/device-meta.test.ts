@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
 import { native } from '../lib/core/native.js';
 import { Tokenizer } from '../lib/models/tokenizer/tokenizer.js';
-import { buildGptFromConfig } from '../lib/models/gpt/config.js';
+import { buildGptFromConfig } from '../lib/models/gpt/gpt-model-config.js';
 import { generate } from '../lib/models/gpt/generate.js';
 import { setUpJobDevice } from '../lib/train/job-device.js';
 import { setUpOptimization, optimizerStep } from '../lib/train/optimization.js';
-import { TRAINER_KEYS } from '../lib/train/config.js';
+import { checkParams } from '../lib/config/schema.js';
+import { TOKENIZER_TRAINER_SCHEMA } from '../lib/train/tokenizer-trainer-config.js';
 
 const major = Number(torch.config().torchVersion.split('.')[0]);
 const skip = major < 2 ? `libtorch ${torch.config().torchVersion} has no meta kernels for relu/layer_norm (needs libtorch 2.x)` : false;
@@ -31,10 +32,8 @@ const tokParams = {
 const gptParams = { dim: 32, n_layer: 1, n_head: 2, num_slots: 4, slot_dim: 4, num_classes: 10, cls_token_num: 1,
   diffloss_d: 1, diffloss_w: 32, diffusion_batch_mul: 2, use_si: true, cond_method: 'concat' };
 /** Trainer params as a config would give them: the schema's defaults, then the test's values. */
-const params = (over: Record<string, unknown>): Record<string, any> => ({
-  ...Object.fromEntries(Object.entries(TRAINER_KEYS).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default])),
-  batch_size: 2, grad_accum_steps: 1, blr: 1e-3, warmup_epochs: 0, max_steps: 2, ...over,
-});
+const params = (over: Record<string, unknown>) => checkParams(TOKENIZER_TRAINER_SCHEMA,
+  { batch_size: 2, grad_accum_steps: 1, blr: 1e-3, warmup_epochs: 0, max_steps: 2, ...over }, { path: 'trainer.params' });
 
 const allOn = (ts: Iterable<torch.Tensor>, device: string) => [...ts].every((t) => t.device === device);
 

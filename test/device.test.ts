@@ -16,6 +16,11 @@ import { resolvePrecision, autocastComputesIn } from '../lib/train/precision.js'
 import { setUpJobDevice } from '../lib/train/job-device.js';
 import { setUpOptimization, optimizerStep } from '../lib/train/optimization.js';
 import { loggedByStep } from './run-log.js';
+import { checkParams } from '../lib/config/schema.js';
+import { TOKENIZER_TRAINER_SCHEMA } from '../lib/train/tokenizer-trainer-config.js';
+
+/** Checked tokenizer-trainer params: the schema's defaults, then these values. */
+const trainerParams = (p: Record<string, unknown>) => checkParams(TOKENIZER_TRAINER_SCHEMA, p, { path: 'trainer.params' });
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cuda = torch.cuda.isAvailable();
@@ -35,7 +40,7 @@ test('asking for CUDA without it names what was asked and the libtorch found', {
     assert.throws(() => resolveDevice(d, { what: 'trainer.params.device' }),
       new RegExp(`trainer\\.params\\.device '${d}': CUDA is not available: the addon is linked to libtorch ${version} in /\\S+, without CUDA`));
   }
-  assert.throws(() => setUpJobDevice({ device: 'cuda', precision: 'fp32' }), /trainer\.params\.device 'cuda': CUDA is not available/);
+  assert.throws(() => setUpJobDevice(trainerParams({ device: 'cuda', precision: 'fp32' })), /trainer\.params\.device 'cuda': CUDA is not available/);
 });
 
 function tinyConfig(dir: string, params: Record<string, unknown> = {}): string {
@@ -123,7 +128,7 @@ test('fp16 on the CPU (libtorch with float16 CPU autocast): losses differ from f
 test('optimizerStep with a loss scaler skips the step on an injected inf gradient, then steps', () => torch.scope(() => {
   torch.manualSeed(0);
   const model = new torch.nn.Linear(3, 2);
-  const P = { batch_size: 1, grad_accum_steps: 1, blr: 256, warmup_epochs: 0, max_steps: 10, cosine_lr: false, enable_ema: false };
+  const P = trainerParams({ batch_size: 1, grad_accum_steps: 1, blr: 256, warmup_epochs: 0, max_steps: 10, cosine_lr: false, enable_ema: false });
   const opt = setUpOptimization(model, P, 10, 1);
   const scaler = new torch.optim.GradScaler({ initScale: 1024 });
   const before = model.weight.clone();

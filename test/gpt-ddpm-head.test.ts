@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
 import { cosineBetas, createDiffusion } from '../lib/diffusion/index.js';
 import { DiffLoss } from '../lib/models/gpt/diffloss.js';
-import { buildGptFromConfig } from '../lib/models/gpt/config.js';
+import { buildGptFromConfig } from '../lib/models/gpt/gpt-model-config.js';
 import { generate } from '../lib/models/gpt/generate.js';
 
 test('cosine schedule: ADM betas_for_alpha_bar values (Python math, float64) and the cap at 0.999', () => {

@@ -22,8 +22,9 @@ import { resolveDevice, deviceType } from '../core/device.js';
 import { readLaunchEnv } from '../distributed/env.js';
 import { initProcessGroup, isInitialized, destroyProcessGroup, barrier } from '../distributed/process-group.js';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
-import { ImageGenerator, resolveWeightsFile } from '../models/gpt/generator.js';
-import { AR_TRAINER_TARGETS } from '../models/gpt/config.js';
+import { resolveWeightsFile } from '../models/weights-file.js';
+import { loadImageGenerator } from '../train/load-image-generator.js';
+import { AR_TRAINER_TARGETS } from '../train/ar-trainer-config.js';
 import { datasetFromConfig } from '../train/datasets.js';
 import { listCheckpoints } from '../train/checkpoint.js';
 import { deviceMover } from '../train/job-device.js';
@@ -241,7 +242,7 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
 }
 
 async function evalAr(job: Job, o: Record<string, any>, c: Ctx): Promise<void> {
-  const gen = ImageGenerator.fromPretrained({ config: job.config, checkpoint: job.checkpoint ?? undefined, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device: c.device });
+  const gen = loadImageGenerator({ config: job.config, checkpoint: job.checkpoint ?? undefined, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device: c.device });
   if (c.rank === 0) for (const l of gen.loadReport) console.error(l);
   const d = gen.defaults;
   const dir = outDir(job, o);

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch.js';
-import { ImageGenerator } from '../models/gpt/generator.js';
+import { loadImageGenerator } from '../train/load-image-generator.js';
 import { resolveDevice } from '../core/device.js';
 import { makeGrid } from '../data/grid.js';
 import { writePng } from '../data/image.js';
@@ -67,7 +67,7 @@ export async function main(argv = process.argv): Promise<void> {
   if (!checkpoint) throw new Error('--checkpoint is required with --config');
   if (o.cfgSchedule && !['linear', 'constant'].includes(o.cfgSchedule)) throw new Error(`--cfg-schedule: expected linear or constant, got '${o.cfgSchedule}'`);
   const device = resolveDevice(o.device, { what: '--device' });
-  const gen = ImageGenerator.fromPretrained({ config, checkpoint, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device });
+  const gen = loadImageGenerator({ config, checkpoint, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device });
   for (const line of gen.loadReport) console.error(line);
   try {
     const t0 = Date.now();

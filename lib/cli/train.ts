@@ -4,16 +4,15 @@
 import { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { parse } from 'yaml';
-import { loadTrainerConfig } from '../train/config.js';
+import { loadTrainerConfig, TOKENIZER_TRAINER_TARGETS } from '../train/tokenizer-trainer-config.js';
 import { trainTokenizer } from '../train/train-tokenizer.js';
 import { trainGpt } from '../train/train-gpt.js';
 import * as torch from '../torch.js';
 import { resolveDevice, deviceType } from '../core/device.js';
 import { readLaunchEnv } from '../distributed/env.js';
 import { initProcessGroup, isInitialized, destroyProcessGroup } from '../distributed/process-group.js';
-import { AR_TRAINER_TARGETS, loadArConfig, buildGptFromConfig } from '../models/gpt/config.js';
-
-const TOKENIZER_TRAINERS = ['semanticist.engine.diffusion_trainer.DiffusionTrainer', 'DiffusionTrainer', 'TokenizerTrainer'];
+import { AR_TRAINER_TARGETS, loadArConfig } from '../train/ar-trainer-config.js';
+import { buildGptFromConfig } from '../models/gpt/gpt-model-config.js';
 
 export async function main(argv = process.argv): Promise<void> {
   const p = new Command()
@@ -34,10 +33,10 @@ export async function main(argv = process.argv): Promise<void> {
   // --device is an override of trainer.params.device, so the config copy in the run folder records it.
   const overrides: string[] = [...o.opt, ...(o.device ? [`trainer.params.device=${o.device}`] : [])];
   const target = parse(readFileSync(o.cfg, 'utf8'))?.trainer?.target;
+  if (!AR_TRAINER_TARGETS.includes(target) && !TOKENIZER_TRAINER_TARGETS.includes(target))
+    throw new Error(`${o.cfg}: trainer.target '${target}' is not known (known: ${[...TOKENIZER_TRAINER_TARGETS, ...AR_TRAINER_TARGETS].join(', ')})`);
   const ar = AR_TRAINER_TARGETS.includes(target) ? loadArConfig(o.cfg, overrides) : null;
   const cfg = ar ? null : loadTrainerConfig(o.cfg, overrides);
-  if (cfg && !TOKENIZER_TRAINERS.includes(cfg.target))
-    throw new Error(`trainer.target '${cfg.target}' is not known (known: ${[...TOKENIZER_TRAINERS, ...AR_TRAINER_TARGETS].join(', ')})`);
   // Data parallel when launched so (launch.js, torchrun, srun): one process per rank on c10d. The
   // device is checked first: it decides the backend, and NCCL binds to the current CUDA device.
   const env = readLaunchEnv();

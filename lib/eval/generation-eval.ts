@@ -4,7 +4,7 @@
 // takes positions r, r+W, r+2W, … (no padding: a short last batch is fine), so every image is
 // generated once, and the folder (on a filesystem all ranks see) holds all of them at the end.
 import * as torch from '../torch.js';
-import type { ImageGenerator, GenerateImagesOptions } from '../models/gpt/generator.js';
+import type { ImageGenerator, GenerateImagesOptions } from '../models/gpt/image-generator.js';
 import { writeSamples } from './sample-folder.js';
 
 export interface GenerationEvalOptions extends Omit<GenerateImagesOptions, 'prefixes' | 'seed' | 'generator'> {

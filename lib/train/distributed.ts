@@ -6,6 +6,7 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../core/tensor.js';
 import { DistributedDataParallel } from '../distributed/ddp.js';
 import { allReduce } from '../distributed/process-group.js';
+import type { DdpParams } from './trainer-keys.js';
 
 export interface DataParallel {
   rank: number;
@@ -14,7 +15,7 @@ export interface DataParallel {
 }
 
 /** Wraps `model` in DDP when there is more than one rank (parameters then come from rank 0). */
-export function dataParallel(model: Module, P: Record<string, any>, rank: number, worldSize: number): DataParallel {
+export function dataParallel(model: Module, P: DdpParams, rank: number, worldSize: number): DataParallel {
   const ddp = worldSize > 1
     ? new DistributedDataParallel(model, { bucketCapMb: P.ddp_bucket_cap_mb ?? 25, findUnusedParameters: P.find_unused_parameters ?? false })
     : null;

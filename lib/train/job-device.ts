@@ -8,6 +8,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { Generator } from '../core/random.js';
 import { resolveDevice, deviceType } from '../core/device.js';
 import { resolvePrecision, type Precision } from './precision.js';
+import type { DeviceParams, LoopParams } from './trainer-keys.js';
 
 export interface JobDevice {
   /** 'cpu', 'cuda:N' or 'meta'. */
@@ -23,7 +24,7 @@ export interface JobDevice {
   summary: string;
 }
 
-export function setUpJobDevice(P: Record<string, any>, o: { localRank?: number } = {}): JobDevice {
+export function setUpJobDevice(P: DeviceParams & Pick<LoopParams, 'precision' | 'pin_memory'>, o: { localRank?: number } = {}): JobDevice {
   const device = resolveDevice(P.device, { what: 'trainer.params.device', localRank: o.localRank });
   const type = deviceType(device);
   const precision = resolvePrecision(P.precision, device, 'trainer.params.precision');

@@ -4,6 +4,7 @@
 import * as torch from '../torch.js';
 import type { Module } from '../nn/module.js';
 import type { RunLogger } from './logging/run-logger.js';
+import type { ScheduleParams, LoopParams } from './trainer-keys.js';
 import { AdamW, EMA, GradScaler, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
 
 export interface Optimization {
@@ -20,16 +21,22 @@ export interface Optimization {
 }
 
 /** Builds the optimizer, schedule and EMA for `model` from trainer params P. */
-export function setUpOptimization(model: Module, P: Record<string, any>, batchesPerEpoch: number, worldSize: number): Optimization {
+export function setUpOptimization(model: Module, P: ScheduleParams & LoopParams, batchesPerEpoch: number, worldSize: number): Optimization {
   const effBatch = P.batch_size * P.grad_accum_steps * worldSize;
   const lr = (P.blr * effBatch) / 256;
   const optimizer = new AdamW(paramGroupsWeightDecay(model, 0.05), { lr, betas: [0.9, 0.95], eps: 1e-8 });
   const stepsPerEpoch = Math.floor(batchesPerEpoch / P.grad_accum_steps);
   const totalSteps = P.max_steps ?? P.num_epoch * stepsPerEpoch;
-  const warmupSteps = Math.round(P.warmup_epochs * stepsPerEpoch);
-  const scheduler = new LRScheduler(optimizer, P.cosine_lr ? cosineSchedule({ warmupSteps, tInitial: totalSteps }) : warmupConstantSchedule({ warmupSteps }));
+  // upstream: warmup_epochs, when given, overrides warmup_steps (the schema refuses both at once)
+  const warmupSteps = P.warmup_epochs !== null ? Math.round(P.warmup_epochs * stepsPerEpoch) : (P.warmup_steps ?? 0);
+  const warmupLrInit = P.warmup_lr_init;
+  const decaySteps = P.decay_steps ?? totalSteps;
+  const scheduler = new LRScheduler(optimizer, P.cosine_lr
+    ? cosineSchedule({ warmupSteps, warmupLrInit, tInitial: decaySteps, lrMin: P.lr_min })
+    : warmupConstantSchedule({ warmupSteps, warmupLrInit }));
   const ema = P.enable_ema ? new EMA(model, P.ema_decay) : null;
-  const summary = `lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}`;
+  const shape = P.cosine_lr ? `, cosine over ${decaySteps} steps to ${P.lr_min}` : ', then constant';
+  const summary = `lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}${warmupLrInit ? ` from ${warmupLrInit}` : ''}${shape}`;
   return { optimizer, scheduler, ema, lr, effBatch, stepsPerEpoch, totalSteps, warmupSteps, summary };
 }
 

@@ -15,7 +15,8 @@ import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { GPT } from '../models/gpt/gpt.js';
 import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
-import { resolveWeightsFile, aeModelTokenizerConfig } from '../models/gpt/generator.js';
+import { resolveWeightsFile } from '../models/weights-file.js';
+import { aeModelTokenizerConfig, type ArTrainerParams } from './ar-trainer-config.js';
 import { setUpOptimization, optimizerStep, scalerLog } from './optimization.js';
 import { setUpJobDevice, type JobDevice } from './job-device.js';
 import { startRun } from './run-start.js';
@@ -41,7 +42,7 @@ export interface TrainGptOptions {
 const UPSTREAM_SAMPLE_CLASSES = [1, 7, 282, 604, 724, 207, 250, 751, 404, 850];
 
 
-export async function trainGpt(cfg: { params: Record<string, any>; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
+export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
   const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
@@ -67,6 +68,7 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
   const encode = (images: Tensor) => torch.noGrad(() => torch.scope(() => tok.encode(jd.toDevice(images)).narrow(1, 0, numTokens)));
 
   // ---- data: a token cache of every view (enable_cache_latents), or tokens on the fly ----
+  if (!P.dataset) throw new Error('trainer.params.dataset is required to train');
   const spec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
   let cache: TokenCache | null = null;
   let loader: DataLoader | null = null;
@@ -165,9 +167,9 @@ export async function trainGpt(cfg: { params: Record<string, any>; text: string 
 }
 
 /** One row per sample class: images decoded from the first k generated tokens, one column per k. */
-async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, any>, log: RunLogger, step: number, numTokens: number, jd: JobDevice) {
+async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: ArTrainerParams, log: RunLogger, step: number, numTokens: number, jd: JobDevice) {
   // the configured classes (upstream eval_classes: ImageNet ids) that exist in this model, else 0..9
-  const configured: number[] = (P.eval_classes ?? UPSTREAM_SAMPLE_CLASSES).filter((c: number) => c < gpt.numClasses);
+  const configured = ((P.eval_classes ?? UPSTREAM_SAMPLE_CLASSES) as number[]).filter((c) => c < gpt.numClasses);
   const classes = configured.length ? configured : Array.from({ length: Math.min(10, gpt.numClasses) }, (_, i) => i);
   const ks = powerOfTwoPrefixes(numTokens);
   gpt.eval();
@@ -178,7 +180,7 @@ async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: Record<string, 
         generator: torch.seededGenerator(jd.device, 0) ?? undefined })).float();
     // positions ≥ k take the tokenizer's null tokens (decode's first-k mask), so padding values do not matter
     const full = torch.cat([tokens, torch.zeros([classes.length, tok.numSlots - numTokens, tokens.shape[2]], { device: jd.device })], 1);
-    const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
+    const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 }));
     const all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
     return makeGrid(all, { nrow: ks.length, rowLabels: classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
   });

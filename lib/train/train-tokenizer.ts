@@ -20,7 +20,7 @@ import { evaluateReconstructions, formatTable, type EvalRow } from '../eval/toke
 import { RunLogger } from './logging/run-logger.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { datasetFromConfig } from './datasets.js';
-import type { TrainerConfig } from './config.js';
+import type { TrainerConfig, TokenizerTrainerParams } from './tokenizer-trainer-config.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface TrainOptions { resume?: string; rank?: number; worldSize?: number; localRank?: number }
@@ -108,7 +108,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
 }
 
 /** Token counts to evaluate: the configured list, or powers of two up to numSlots. */
-function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
+function tokenCounts(P: TokenizerTrainerParams, numSlots: number): number[] {
   return Array.isArray(P.eval_num_tokens) ? P.eval_num_tokens as number[] : powerOfTwoPrefixes(numSlots);
 }
 
@@ -117,13 +117,13 @@ function tokenCounts(P: Record<string, any>, numSlots: number): number[] {
  * configured decoder CFG, and the reconstruction from all tokens at the other CFG of {1, 3}.
  * Returns the grid (C', H', W').
  */
-function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, any>, metrics?: Record<string, number>): Tensor {
+function reconstructionGrid(tok: Tokenizer, images: Tensor, P: TokenizerTrainerParams, metrics?: Record<string, number>): Tensor {
   return torch.scope(() => {
     const tokens = torch.noGrad(() => tok.encode(images));
     const rows = [images];
     const labels = ['input'];
     for (const k of tokenCounts(P, tok.numSlots)) {
-      const rec = tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 });
+      const rec = tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 });
       rows.push(rec);
       labels.push(`cfg ${P.cfg}, ${k} tok`);
       if (metrics) {
@@ -133,7 +133,7 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, an
       }
     }
     const other = P.cfg === 1 ? 3 : 1;
-    rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps, sampler: P.eval_sampler, seed: 0 }));
+    rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 }));
     labels.push(`cfg ${other}, ${tok.numSlots} tok`);
     const all = torch.cat(rows, 0);
     return makeGrid(all, { nrow: images.size(0), rowLabels: labels });
@@ -141,7 +141,7 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: Record<string, an
 }
 
 /** A grid of validation images and their reconstructions (see reconstructionGrid), current weights, with PSNR/SSIM per k logged. */
-async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Record<string, any>, log: RunLogger, step: number, jd: JobDevice) {
+async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: TokenizerTrainerParams, log: RunLogger, step: number, jd: JobDevice) {
   const n = Math.min(8, valid.length);
   const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
   for await (const batch of loader) {
@@ -161,14 +161,14 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Reco
  * PSNR/SSIM of EMA-weight reconstructions of the first eval_size test images, per number of kept
  * tokens, over all ranks' shards (lib/eval/tokenizer-eval.ts); only rank 0 writes the grid and the log.
  */
-async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: Record<string, any>, log: RunLogger,
+async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: TokenizerTrainerParams, log: RunLogger,
   step: number, rank: number, worldSize: number, jd: JobDevice): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
   let gridFile: string | null = null;
   const table = await evaluateReconstructions(tok, spec.dataset, spec.transform, {
-    counts: tokenCounts(P, tok.numSlots), cfg: P.cfg, steps: P.eval_steps, sampler: P.eval_sampler, n, batchSize: 32,
+    counts: tokenCounts(P, tok.numSlots), cfg: P.cfg, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, n, batchSize: 32,
     rank, worldSize, toDevice: jd.toDevice,
     firstBatch: async (images) => {
       const grid = torch.scope(() => reconstructionGrid(tok, images.narrow(0, 0, Math.min(8, images.size(0))), P));

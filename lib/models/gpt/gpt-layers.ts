@@ -15,7 +15,7 @@ import { Embedding } from '../../nn/layers/embedding.js';
 import { Dropout, DropPath } from '../../nn/layers/dropout.js';
 import { scaledDotProductAttention, silu } from '../../nn/functional.js';
 import * as init from '../../nn/init.js';
-import { labelTableRows } from './gpt-config.js';
+import { labelTableRows } from './gpt-sizes.js';
 
 const shapeStr = (t: Tensor | readonly number[]) => `(${(t instanceof Tensor ? t.shape : t).join(', ')})`;
 

@@ -39,10 +39,10 @@ import { ModuleList } from '../../nn/containers.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { Embedding } from '../../nn/layers/embedding.js';
 import * as init from '../../nn/init.js';
-import { findMultiple, ffnHiddenDim, GPT_SIZES, gptConfig, type GptName, type GptOptions, type GptConfig } from './gpt-config.js';
+import { findMultiple, ffnHiddenDim, GPT_SIZES, gptConfig, type GptName, type GptOptions, type GptConfig } from './gpt-sizes.js';
 import { GptRMSNorm, LabelEmbedder, KVCache, TransformerBlock, type LabelDropOptions } from './gpt-layers.js';
 
-export * from './gpt-config.js';
+export * from './gpt-sizes.js';
 export * from './gpt-layers.js';
 
 const shapeStr = (t: Tensor | readonly number[]) => `(${(t instanceof Tensor ? t.shape : t).join(', ')})`;

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../../core/tensor.js';
-import { loadStateDict, removeSegment } from '../../serialization/index.js';
+import { readWeightsFile } from '../weights-file.js';
 import { FrozenVAE, AutoencoderKL, MAR_KL16, loadVaeCheckpoint, loadDiffusersVae, vaeConfigFromJson } from '../vae/index.js';
 import { Dinov2Target } from '../dinov2/repa.js';
 
@@ -38,17 +38,16 @@ const FROZEN_PREFIXES: [string, string][] = [
 ];
 
 /**
- * A tokenizer checkpoint as a state dict for Tokenizer.loadStateDict: `_orig_mod.` segments removed
- * (upstream compiles modules before making the EMA), keys of frozen parts set aside with the reason.
+ * A tokenizer checkpoint (a file or a step folder) as a state dict for Tokenizer.loadStateDict, read
+ * as lib/models/weights-file.ts reads every checkpoint (`_orig_mod.` segments removed: upstream
+ * compiles modules before making the EMA), keys of frozen parts set aside with the reason.
  */
-export function readTokenizerCheckpoint(path: string): { sd: Map<string, Tensor>; setAside: string[] } {
-  const raw = loadStateDict(path, { mapLocation: 'cpu' });
-  const sd = removeSegment(raw, '_orig_mod.');
-  const setAside: string[] = [];
+export function readTokenizerCheckpoint(path: string): { sd: Map<string, Tensor>; file: string; notes: string[] } {
+  const { sd, file, notes: setAside } = readWeightsFile(path, 'tokenizer weights');
   for (const [prefix, why] of FROZEN_PREFIXES) {
     const keys = [...sd.keys()].filter((k) => k.startsWith(prefix));
     for (const k of keys) { sd.get(k)!.dispose(); sd.delete(k); }
     if (keys.length) setAside.push(`${keys.length} key(s) of ${prefix}* ignored: ${why}`);
   }
-  return { sd, setAside };
+  return { sd, file, notes: setAside };
 }

@@ -32,8 +32,12 @@ import { loadFrozenVae, loadDinov2, readTokenizerCheckpoint } from './frozen-par
 export interface FromPretrainedOptions {
   /** Config file (upstream YAML layout) or object. */
   config: string | Record<string, any>;
-  /** Tokenizer weights: the official semanticist_tok_*.pkl (EMA, trainable params), model.safetensors, ... */
-  checkpoint?: string;
+  /**
+   * Tokenizer weights: the official semanticist_tok_*.pkl (EMA, trainable params), model.safetensors,
+   * a step folder, ... Default: the config's ckpt_path (upstream's model.params.ckpt_path);
+   * null: freshly initialised weights.
+   */
+  checkpoint?: string | null;
   /** VAE weights (diffusers folder or checkpoint file); default: the config's vae_checkpoint. */
   vae?: string;
   /** DINOv2 weights for REPA (training only); default: the config's dinov2_checkpoint. */
@@ -312,7 +316,7 @@ export class Tokenizer extends Module {
 
   /** A freshly initialised tokenizer from a config, with the frozen parts the config names loaded. */
   static fromConfig(config: string | Record<string, any>, o: { vae?: string; dinov2?: string; device?: string } = {}): Tokenizer {
-    const { vaeCheckpoint, dinov2Checkpoint, vaeConfig, ...opts } = tokenizerOptionsFromConfig(config);
+    const { vaeCheckpoint, dinov2Checkpoint, vaeConfig, ckptPath: _weights, ...opts } = tokenizerOptionsFromConfig(config);
     const tok = new Tokenizer(opts);
     const vaePath = o.vae ?? vaeCheckpoint;
     if (tok.options.vae !== 'none') {
@@ -331,13 +335,14 @@ export class Tokenizer extends Module {
    * set aside and why. Official checkpoints hold only trainable weights, so nothing should be missing.
    */
   static fromPretrained(o: FromPretrainedOptions): Tokenizer & { loadReport: string[] } {
+    const checkpoint = o.checkpoint !== undefined ? o.checkpoint : (tokenizerOptionsFromConfig(o.config).ckptPath ?? null);
     const tok = Tokenizer.fromConfig(o.config, { vae: o.vae, dinov2: o.dinov2 }) as Tokenizer & { loadReport: string[] };
     const report: string[] = [];
-    if (o.checkpoint) {
+    if (checkpoint) {
       scope(() => {
-        const { sd, setAside } = readTokenizerCheckpoint(o.checkpoint!);
+        const { sd, file, notes } = readTokenizerCheckpoint(checkpoint);
         const r = tok.loadStateDict(sd, { strict: false, castDtype: true });
-        report.push(`${o.checkpoint}: ${sd.size} tensors loaded`, ...setAside);
+        report.push(`${file}: ${sd.size} tensors loaded`, ...notes);
         if (r.missingKeys.length) report.push(`missing (kept at their initial values): ${r.missingKeys.join(', ')}`);
         if (r.unexpectedKeys.length) report.push(`unexpected (ignored): ${r.unexpectedKeys.join(', ')}`);
       });
