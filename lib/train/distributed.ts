@@ -16,10 +16,13 @@ export interface DataParallel {
 
 /** Wraps `model` in DDP when there is more than one rank (parameters then come from rank 0). */
 export function dataParallel(model: Module, P: DdpParams, rank: number, worldSize: number): DataParallel {
-  const ddp = worldSize > 1
-    ? new DistributedDataParallel(model, { bucketCapMb: P.ddp_bucket_cap_mb ?? 25, findUnusedParameters: P.find_unused_parameters ?? false })
-    : null;
+  const ddp = worldSize > 1 ? new DistributedDataParallel(model, ddpOptions(P)) : null;
   return { rank, worldSize, ddp };
+}
+
+/** The DDP options of the trainer params (bucket_cap_mb, find_unused_parameters). */
+export function ddpOptions(P: DdpParams): { bucketCapMb: number; findUnusedParameters: boolean } {
+  return { bucketCapMb: P.ddp_bucket_cap_mb, findUnusedParameters: P.find_unused_parameters };
 }
 
 /**

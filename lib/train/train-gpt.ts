@@ -17,6 +17,7 @@ import type { DiffLoss } from '../models/gpt/diffloss.js';
 import { generate } from '../models/gpt/generate.js';
 import { resolveWeightsFile } from '../models/weights-file.js';
 import { aeModelTokenizerConfig, type ArTrainerParams } from './ar-trainer-config.js';
+import { upstreamNumTokens } from './load-image-generator.js';
 import { setUpOptimization, optimizerStep, scalerLog } from './optimization.js';
 import { setUpJobDevice, type JobDevice } from './job-device.js';
 import { startRun } from './run-start.js';
@@ -46,7 +47,7 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
   const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
-  const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
+  const { resultDir, modelsDir, logDir } = startRun(P, cfg.text, rank);
 
   // ---- models: the frozen tokenizer and the GPT ----
   const { config: aeConfig, ckptPath } = aeModelTokenizerConfig(P.ae_model ?? {});
@@ -62,6 +63,8 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
   const numTokens: number = P.train_num_slots ?? gpt.numSlots;
   if (numTokens > gpt.numSlots || numTokens > tok.numSlots)
     throw new Error(`train_num_slots ${numTokens} exceeds the GPT's ${gpt.numSlots} or the tokenizer's ${tok.numSlots} tokens`);
+  // the sample grids generate upstream's num_slots_to_gen: min(test_num_slots, train_num_slots)
+  const genTokens = upstreamNumTokens(P, gpt.numSlots, tok.numSlots);
   if (gpt.slotDim !== tok.options.slotDim) throw new Error(`gpt_model slot_dim ${gpt.slotDim} differs from the tokenizer's ${tok.options.slotDim}`);
   const autocast = <R>(fn: () => R) => jd.precision.autocast(fn);
   // images from the loader (host) → the first numTokens tokens, on the job's device
@@ -110,7 +113,7 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
     if (rank === 0) console.error(`resumed from ${resumeFrom} at step ${step} (epoch ${pos.epoch}, batch ${pos.batch})`);
     if (rank === 0) for (const n of meta.notes) console.error(n);
   }
-  const log = new RunLogger({ dir: resultDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
+  const log = new RunLogger({ dir: resultDir, logsDir: logDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
   const logScale = scalerLog(scaler, log);
   log.log(`${jd.summary}; ${opt.summary}, ` +
     `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens${describe(dp)}`);
@@ -153,7 +156,7 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
       loss.dispose();
       logScale(step, stepped);
       if (step % P.save_every === 0 || step === totalSteps) save();
-      if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, numTokens, jd);
+      if ((step % P.sample_every === 0 || step === totalSteps) && rank === 0) await sampleGrid(gpt, tok, P, log, step, genTokens, jd);
       if (step >= totalSteps) break;
     }
     if (cache && pos.batch >= batchesPerEpoch) pos = { epoch: pos.epoch + 1, batch: 0 };

@@ -4,7 +4,10 @@
 // at the end a PSNR/SSIM table by number of kept tokens on held-out test images.
 // Rank-aware: only rank 0 writes files.
 import * as torch from '../torch.js';
+import { existsSync, statSync } from 'node:fs';
 import { Tokenizer } from '../models/tokenizer/tokenizer.js';
+import { tokenizerOptionsFromConfig } from '../models/tokenizer/config.js';
+import { readTokenizerCheckpoint } from '../models/tokenizer/frozen-parts.js';
 import { powerOfTwoPrefixes } from '../models/tokenizer/nested-sampler.js';
 import type { EMA } from '../optim/index.js';
 import { setUpOptimization, optimizerStep, scalerLog } from './optimization.js';
@@ -29,10 +32,24 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const P = cfg.params;
   const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
   const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
-  const { resultDir, modelsDir } = startRun(P, cfg.text, rank);
+  const { resultDir, modelsDir, logDir } = startRun(P, cfg.text, rank);
 
   // ---- model ----
   const tok = Tokenizer.fromConfig({ trainer: { params: { model: P.model } } });
+  // upstream's model.params.ckpt_path: a step folder resumes the run from it; a weights file
+  // initialises the weights (before the EMA is made, so the EMA starts from them too)
+  const ckptPath = tokenizerOptionsFromConfig({ trainer: { params: { model: P.model } } }).ckptPath ?? null;
+  const ckptIsStep = ckptPath !== null && existsSync(ckptPath) && statSync(ckptPath).isDirectory();
+  if (ckptPath !== null && !existsSync(ckptPath)) throw new Error(`trainer.params.model.params.ckpt_path: ${ckptPath} not found`);
+  if (ckptIsStep && o.resume) throw new Error(`trainer.params.model.params.ckpt_path is a step folder (${ckptPath}) and --resume was given: resume from one of them`);
+  if (ckptPath !== null && !ckptIsStep) {
+    const report = torch.scope(() => {
+      const { sd, file, notes } = readTokenizerCheckpoint(ckptPath);
+      const r = tok.loadStateDict(sd, { strict: false, castDtype: true });
+      return [`${file}: ${sd.size} tensors loaded`, ...notes, ...(r.missingKeys.length ? [`missing (kept at their initial values): ${r.missingKeys.join(', ')}`] : [])];
+    });
+    if (rank === 0) for (const line of report) console.log(`ckpt_path: ${line}`);
+  }
   tok.to(jd.device);
   tok.train();
   const dp = dataParallel(tok, P, rank, worldSize); // DDP over the ranks (weights from rank 0)
@@ -54,7 +71,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
 
   // ---- resume ----
   let step = 0;
-  const resumeFrom = o.resume === 'auto' ? latestCheckpoint(modelsDir) : o.resume;
+  const resumeFrom = ckptIsStep ? ckptPath : o.resume === 'auto' ? latestCheckpoint(modelsDir) : o.resume;
   if (resumeFrom) {
     const meta = loadCheckpoint(resumeFrom, parts);
     step = meta.step;
@@ -62,7 +79,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
     if (rank === 0) console.log(`resumed from ${resumeFrom} at step ${step} (epoch ${meta.data.epoch}, batch ${meta.data.batch})`);
     if (rank === 0) for (const n of meta.notes) console.log(n);
   }
-  const log = new RunLogger({ dir: resultDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
+  const log = new RunLogger({ dir: resultDir, logsDir: logDir, name: 'semanticist', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
   log.log(`${jd.summary}; ${opt.summary}, ${tok.numParameters({ trainableOnly: true })} trainable parameters${describe(dp)}`);
   const logScale = scalerLog(scaler, log);
   const save = () => {

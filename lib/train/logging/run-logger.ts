@@ -10,8 +10,10 @@ import { encodePng } from './png.js';
 import { ProgressLine, type ProgressLineOptions } from './progress.js';
 
 export interface RunLoggerOptions {
-  /** The run's result folder: logs go to `<dir>/logs/`, image grids to `<dir>/images/`. */
+  /** The run's result folder: logs go to `<dir>/logs/` (or logsDir), image grids to `<dir>/images/`. */
   dir: string;
+  /** Where the TensorBoard events and the JSONL log go (upstream's log_dir); default `<dir>/logs`. */
+  logsDir?: string;
   /** Tracker name (SPEC §5.6: 'semanticist' for the tokenizer, 'gpt' for AR); default 'train'. */
   name?: string;
   /** This process's rank; only rank 0 writes anything. Default: $RANK, else 0. */
@@ -62,7 +64,7 @@ export class RunLogger {
     this.imagesDir = this.active && o.imagesDir !== null ? (o.imagesDir ?? join(o.dir, 'images')) : null;
     if (!this.active) return;
     const name = o.name ?? 'train';
-    const logs = join(o.dir, 'logs');
+    const logs = o.logsDir ?? join(o.dir, 'logs');
     if (o.tensorboard ?? true) this.tb = new EventWriter(join(logs, name), { flushIntervalMs: o.flushIntervalMs, purgeStep: o.purgeStep });
     if (o.jsonl ?? true) this.jsonl = new JsonlLogger(join(logs, `${name}.jsonl`));
     if (o.progress !== false) {
