@@ -1,6 +1,6 @@
 // Resolves ATen operators to dispatcher indices, and `torch.ops.aten.<name>.<overload>(...)`,
 // which reaches every operator of the linked libtorch by name (as in PyTorch).
-import { native, type OpSchemaInfo } from './native.js';
+import { native } from './native.js';
 
 /** Index of aten::name.overload; throws if this libtorch lacks it. */
 export function opIndex(name: string, overload = ''): number {
@@ -12,12 +12,6 @@ export function opIndex(name: string, overload = ''): number {
 /** Index of aten::name.overload, or -1 where this libtorch lacks it (for version fallbacks). */
 export function opIndexOrMissing(name: string, overload = ''): number {
   return native.resolveOp(name, overload);
-}
-
-/** Lazily resolved index: for ops that not every program needs. */
-export function lazyOp(name: string, overload = ''): () => number {
-  let i = -1;
-  return () => (i >= 0 ? i : (i = opIndex(name, overload)));
 }
 
 let allNames: Map<string, string[]> | null = null;
@@ -38,8 +32,4 @@ export function overloadsOf(name: string): string[] {
     }
   }
   return allNames.get(name) ?? [];
-}
-
-export function schemaOf(name: string, overload = ''): OpSchemaInfo {
-  return native.opSchema(opIndex(name, overload));
 }
