@@ -7,7 +7,8 @@
 // → proj → residual → LayerNorm → MLP (4×, GELU) → residual; loss = mean(out²); dim 384, 6 heads,
 // 320 tokens, batch 4. Median ms per forward+backward over ITERS iterations after WARMUP, each
 // iteration in its own torch.scope; the live tensor count after the loop shows nothing leaked.
-// NOTES-libtorch §4(c) measured a smaller block (dim 256, seq 64, batch 8) at ~18 ms in JS and Python.
+// A smaller block (dim 256, seq 64, batch 8) took ~18 ms in JS and in Python
+// (docs/libtorch.md#performance).
 import { loadavg } from 'node:os';
 import * as torch from '../lib/torch.js';
 import { opIndexOrMissing } from '../lib/core/ops.js';

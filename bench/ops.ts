@@ -4,8 +4,8 @@
 //       (OMP_NUM_THREADS=n sets the intra-op threads; ROUNDS=5 and OPS=100000 change the sizes)
 //
 // Overhead: add of two 4-element float32 tensors, OPS times per round, median of ROUNDS rounds,
-// in ns per op, for the ways a program can write it. Compare with NOTES-libtorch §4(b): Python 2.13
-// on this machine type takes ~1.3–1.7 µs for `c = a + b` and ~1.1 µs for `c.add_(b)`.
+// in ns per op, for the ways a program can write it. Compare with docs/libtorch.md#performance:
+// Python 2.13 on this machine type takes ~1.3–1.7 µs for `c = a + b` and ~1.1 µs for `c.add_(b)`.
 // Matmul: median of ROUNDS rounds of 20 products, GFLOP/s = 2·n³·20 / time (Python: ~183 fp32).
 import { loadavg } from 'node:os';
 import * as torch from '../lib/torch.js';

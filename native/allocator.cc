@@ -1,6 +1,6 @@
 // The CPU allocator for tensor storage: tcmalloc (loaded with dlopen, no LD_PRELOAD) behind a
 // thin counting layer. glibc malloc fragments badly under tensor churn (RSS grew to GBs with no
-// live tensors, see NOTES-libtorch §5); tcmalloc keeps it flat. The byte count feeds
+// live tensors, see docs/libtorch.md#memory); tcmalloc keeps it flat. The byte count feeds
 // torch.memory() and V8's external-memory accounting.
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>

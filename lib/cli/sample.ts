@@ -2,7 +2,8 @@
 //  --temperature 1 --prefixes 1,2,4,8,16,32 --out grid.png`: class-conditional samples from a trained
 // ϵLlamaGen run folder (its config.yaml and models/step{N}, EMA weights), or from official files
 // (--config + --checkpoint, and --tokenizer-checkpoint for the tokenizer's weights), as one grid:
-// a row per class, a column per number of generated tokens decoded (prefix decodes, SPEC §4.5).
+// a row per class, a column per number of generated tokens decoded (prefix decodes:
+// docs/upstream/gpt.md#class-to-image).
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,8 +1,9 @@
 // Deterministic memory: scopes own the tensors created inside them and free them on exit.
 //
 // Node runs finalizers only when the event loop turns, so a synchronous training loop can never
-// rely on GC (NOTES-libtorch §5). torch.scope(fn) frees every tensor created while fn runs,
+// rely on GC (docs/libtorch.md#memory). torch.scope(fn) frees every tensor created while fn runs,
 // except those it returns (they move to the enclosing scope) and those passed to torch.keep().
+// The whole memory model, with the rules for code that does not grow: docs/memory.md.
 // Scopes follow async context (AsyncLocalStorage), so `await` inside a scope is fine.
 // Tensors that end up outside every scope are registered with a FinalizationRegistry as a
 // safety net; tensors inside scopes never pay for that.

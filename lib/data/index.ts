@@ -1,5 +1,6 @@
 // The data pipeline's public surface: datasets (ImageNet/ImageFolder, a glob folder, Fashion-MNIST),
-// the augmentations of SPEC §2.1/§3.4, the epoch sampler, the validation split and the DataLoader.
+// the augmentations (docs/upstream/configs.md#augmentation-modes), the epoch sampler, the
+// validation split and the DataLoader.
 export type { Dataset, Sample } from './dataset.js';
 export { Subset, labelHistogram } from './dataset.js';
 export { ImageFolder, imageNet, type ImageFolderOptions } from './image-folder.js';

@@ -1,4 +1,5 @@
-// The augmentation modes of semanticist/utils/datasets.py (SPEC §2.1, §3.4) on uint8 RawImages:
+// The augmentation modes of semanticist/utils/datasets.py on uint8 RawImages
+// (docs/upstream/configs.md#augmentation-modes, docs/upstream/tokenizer.md#preprocessing):
 // randcrop, centercrop (train: ADM crop + flip; test: ADM crop), centercrop_cached (2 views),
 // tencrop_cached (20 views, torchvision TenCrop order), and `none` (small datasets: optional
 // pad/resize, channel count). Pixels stay uint8; the loader scales to [0, 1] as ToTensor does.

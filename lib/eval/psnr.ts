@@ -1,7 +1,7 @@
 // PSNR (peak signal-to-noise ratio) with torchmetrics' PeakSignalNoiseRatio semantics: the
 // functional form psnr(), and PsnrMeter, the streaming form that pools squared errors over batches
 // (torchmetrics' stateful metric) or averages per-batch PSNRs (how Semanticist's evaluate() reports
-// it, SPEC §6.2).
+// it, docs/upstream/evaluation.md#tokenizer-metrics).
 //
 // torchmetrics' computation, which this follows op for op so float32 results round the same way:
 //   sse = Σ (preds − target)²        in the promoted input dtype (integer inputs become float32)

@@ -1,6 +1,7 @@
 // Reconstruction metrics of one batch, as Semanticist's tokenizer evaluation computes them
-// (SPEC §6.2): torchmetrics PSNR with the squared error pooled over the whole batch, and the
-// batch-mean SSIM, both with data range 1 on the un-clamped reconstructions.
+// (docs/upstream/evaluation.md#tokenizer-metrics): torchmetrics PSNR with the squared error pooled
+// over the whole batch, and the batch-mean SSIM, both with data range 1 on the un-clamped
+// reconstructions.
 import type { Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';

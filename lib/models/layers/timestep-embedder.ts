@@ -1,6 +1,7 @@
 // Timestep embedding (DiT/MAR): sinusoidal frequencies of t, then Linear → SiLU → Linear (`mlp`).
 import type { Tensor } from '../../core/tensor.js';
-import { arange, cat } from '../../torch.js';
+import { arange } from '../../core/creation.js';
+import { cat } from '../../core/functions.js';
 import { scope } from '../../core/scope.js';
 import { Module } from '../../nn/module.js';
 import { Sequential } from '../../nn/containers.js';

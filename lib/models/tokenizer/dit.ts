@@ -1,6 +1,8 @@
 // The Semanticist tokenizer's decoder: a DiT (Peebles & Xie, "Scalable Diffusion Models with
 // Transformers") with in-context token conditioning — upstream `DiT_with_autoenc_cond`
-// (semanticist/stage1/diffuse_slot.py over stage1/diffusion_transfomer.py; SPEC §2.3, §2.4, §2.7).
+// (semanticist/stage1/diffuse_slot.py over stage1/diffusion_transfomer.py). Described in
+// docs/upstream/tokenizer.md#dit-decoder, with its guidance in docs/upstream/tokenizer.md#decoder-cfg
+// and the projector in docs/upstream/tokenizer.md#repa.
 //
 // Pieces, with the paper's / upstream names (the field names are the checkpoint keys):
 //   modulate(x, shift, scale)   adaLN: x·(1 + scale) + shift, per sample
@@ -224,7 +226,8 @@ export class DiT extends Module {
     const grid = this.inputSize / this.patchSize;
     this.registerBuffer('pos_embed', scope(() => sincos2d(D, grid).unsqueeze(0)), { persistent: false });
     this.initializeDiTWeights();
-    // Added after the DiT init, so they keep PyTorch's default init (SPEC §2.4).
+    // Added after the DiT init, so they keep PyTorch's default init
+    // (docs/upstream/tokenizer.md#dit-decoder).
     this.null_cond = Parameter.empty([1, this.numSlots, this.slotDim]);
     init.normal_(this.null_cond, 0, 0.02);
     this.autoenc_cond_embedder = new Linear(this.slotDim, D);

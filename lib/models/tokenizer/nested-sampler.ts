@@ -1,6 +1,7 @@
-// Nested dropout of the condition tokens (SPEC §2.3, upstream diffuse_slot.py `NestedSampler`):
-// the keep mask mask[b, i] = i < k_b, with k_b ~ U{1..numSlots} in training and k = K
-// (inference_with_n_slots) or numSlots in eval; and the epoch schedule that turns nesting on.
+// Nested dropout of the condition tokens (upstream diffuse_slot.py `NestedSampler`;
+// docs/upstream/tokenizer.md#nested-dropout): the keep mask mask[b, i] = i < k_b, with
+// k_b ~ U{1..numSlots} in training and k = K (inference_with_n_slots) or numSlots in eval; and the
+// epoch schedule that turns nesting on.
 //
 // Who does what in one tokenizer step (upstream DiffuseSlot.forward_with_latents + DiT.embed_cond):
 //   1. The tokenizer updates its sticky flag: enableNest = nestEnabled(epoch, enableNestAfter, enableNest)

@@ -1,7 +1,8 @@
-// From encoder slots to Semanticist tokens (SPEC §2.2, upstream DiffuseSlot.encode_slots):
-// `standardizeTokens` (norm_slots: per-token (x − mean)/std over the channels, std unbiased, no eps)
-// and `encodeSlots` (encoder → encoder2slot Linear → optional standardisation). encoder2slot itself is
-// a plain nn.Linear(embedDim, slotDim) owned by the tokenizer under the key `encoder2slot`.
+// From encoder slots to Semanticist tokens (upstream DiffuseSlot.encode_slots;
+// docs/upstream/tokenizer.md#tokens): `standardizeTokens` (norm_slots: per-token (x − mean)/std
+// over the channels, std unbiased, no eps) and `encodeSlots` (encoder → encoder2slot Linear →
+// optional standardisation). encoder2slot itself is a plain nn.Linear(embedDim, slotDim) owned by
+// the tokenizer under the key `encoder2slot`.
 import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import type { Linear } from '../../nn/layers/linear.js';

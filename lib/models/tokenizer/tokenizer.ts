@@ -1,6 +1,7 @@
-// Tokenizer: the Semanticist tokenizer (upstream DiffuseSlot), SPEC §2. A causal slot ViT encodes
-// an image into ordered tokens (B, K, D); a DiT decodes the VAE latent from the first k tokens by
-// diffusion (later positions take learned null tokens); REPA aligns a DiT hidden state with DINOv2.
+// Tokenizer: the Semanticist tokenizer (upstream DiffuseSlot; docs/upstream/tokenizer.md). A causal
+// slot ViT encodes an image into ordered tokens (B, K, D); a DiT decodes the VAE latent from the
+// first k tokens by diffusion (later positions take learned null tokens); REPA aligns a DiT hidden
+// state with DINOv2.
 //
 //   encode(images)                → tokens (B, K, D), standardised
 //   decode(tokens, {numTokens, cfg, steps, seed}) → images in [0, 1]

@@ -1,8 +1,9 @@
-// The Semanticist concept encoder (SPEC §2.2; upstream semanticist/stage1/vision_transformer.py,
-// `VisionTransformer`): a DINO/timm-style pre-norm ViT over [CLS, patch tokens, learned slot tokens]
-// with a learned pos_embed on all of them, a boolean causal mask in which the slots see CLS, every
-// patch and the slots up to their own index (CLS/patches never see a slot), and the final
-// LayerNorm'd slot tokens as output. Also the size registry (vit_*_patch*) as plain data.
+// The Semanticist concept encoder (docs/upstream/tokenizer.md#encoder; upstream
+// semanticist/stage1/vision_transformer.py, `VisionTransformer`): a DINO/timm-style pre-norm ViT
+// over [CLS, patch tokens, learned slot tokens] with a learned pos_embed on all of them, a boolean
+// causal mask in which the slots see CLS, every patch and the slots up to their own index
+// (CLS/patches never see a slot), and the final LayerNorm'd slot tokens as output. Also the size
+// registry (vit_*_patch*) as plain data.
 // Field names are the checkpoint keys: cls_token, pos_embed, slot_embed, patch_embed.proj,
 // blocks.N.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2}, norm.
 import type { Tensor } from '../../core/tensor.js';
@@ -146,7 +147,10 @@ export class VisionTransformer extends Module {
     this.initWeights();
   }
 
-  /** SPEC §2.2 init: trunc-normal(0.02) on pos/cls/slot embeds and Linear weights, zero Linear bias, LayerNorm 1/0. */
+  /**
+   * Upstream's init (docs/upstream/tokenizer.md#encoder): trunc-normal(0.02) on pos/cls/slot embeds
+   * and Linear weights, zero Linear bias, LayerNorm 1/0.
+   */
   initWeights(): void {
     scope(() => {
       init.truncNormal_(this.pos_embed, 0, 0.02);
