@@ -199,7 +199,7 @@ test('cosine schedule: Semanticist tokenizer values (warmup 62.5k from 0, cosine
   assert.equal(lr(62500), 2e-4);
   assert.ok(Math.abs(lr(62500 + 125000) - 1e-4) < 1e-18);
   assert.ok(Math.abs(lr(250000) - 1e-4 * (1 + Math.cos(0.75 * Math.PI))) < 1e-18);
-  assert.ok(Math.abs(lr(250000) - 2.93e-5) < 1e-7, 'the SPEC\'s ≈ 2.9e-5 at step 250k');
+  assert.ok(Math.abs(lr(250000) - 2.93e-5) < 1e-7, 'docs/upstream/training.md#learning-rate-schedules: ≈ 2.9e-5 at step 250k');
   assert.equal(lr(62500 + 250000), 0);
   assert.equal(lr(10 ** 7), 0);
   // A floor, a non-zero warmup start, and warmupPrefix false (the cosine counts from step 0).

@@ -1,4 +1,4 @@
-// bf16, the trainer's default precision (SPEC §5: bf16 autocast, fp32 master weights): the
+// bf16, the trainer's default precision (docs/upstream/training.md#precision: bf16 autocast, fp32 master weights): the
 // tokenizer's loss under CPU autocast computes its matmuls in bf16 yet stays within bf16 rounding of
 // the fp32 loss for the same weights and draws; gradients and weights stay fp32; and train.js with
 // its default precision trains a few steps with finite losses, logs validation PSNR/SSIM per number of

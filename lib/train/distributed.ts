@@ -1,4 +1,4 @@
-// What both trainers need to train data-parallel (SPEC §5.1): the model wrapped in DDP on c10d,
+// What both trainers need to train data-parallel (docs/upstream/training.md#setup): the model wrapped in DDP on c10d,
 // accumulation micro-steps that do not communicate, per-rank random draws that a resumed run
 // reproduces, and logged values averaged over ranks.
 import * as torch from '../torch.js';

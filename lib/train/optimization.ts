@@ -1,4 +1,4 @@
-// The optimisation both trainers share (SPEC §5.2, §5.3): lr = blr · effective batch / 256, AdamW
+// The optimisation both trainers share (docs/upstream/training.md#optimiser, #learning-rate-schedules): lr = blr · effective batch / 256, AdamW
 // (0.9, 0.95), eps 1e-8, weight decay 0.05 on tensors with ndim ≥ 2; linear warmup over
 // warmup_epochs, then cosine to max_steps (cosine_lr) or constant; EMA of the weights every step.
 import * as torch from '../torch.js';

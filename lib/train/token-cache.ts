@@ -1,4 +1,4 @@
-// The AR trainer's token cache (upstream GPTTrainer._build_cache, SPEC §4.6): the frozen tokenizer
+// The AR trainer's token cache (upstream GPTTrainer._build_cache, docs/upstream/gpt.md#token-cache): the frozen tokenizer
 // encoder runs once over this rank's share of the dataset, every configured view of every image
 // (tencrop_cached: 20, centercrop_cached: 2), in float32, and the first numTokens tokens go to flat
 // files in a configurable folder (not upstream's hard-coded /dev/shm):

@@ -1,10 +1,10 @@
-// The ϵLlamaGen training loop (upstream GPTTrainer, SPEC §4.3, §4.6, §5), top to bottom:
+// The ϵLlamaGen training loop (upstream GPTTrainer, docs/upstream/gpt.md#training-forward, #token-cache; docs/upstream/training.md), top to bottom:
 // config → frozen tokenizer (ae_model) and GPT → token cache (or tokens on the fly) → optimizer,
 // schedule, EMA → (resume) → for each step: the first train_num_slots tokens and the labels, the
 // diffusion loss under autocast, backward, clip, AdamW, schedule, EMA, log → checkpoints and
 // class-conditional sample grids (one row per class, one column per token prefix).
 // Warmup is counted in steps of the training batch (upstream computed it from the cache loader's
-// length, ~2 M steps instead of the intended 100 epochs; SPEC §5.3 — not reproduced here).
+// length, ~2 M steps instead of the intended 100 epochs; docs/upstream/training.md#ar-warmup — not reproduced here).
 // Rank-aware: only rank 0 writes files.
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -95,7 +95,7 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
   const batchesPerEpoch = cache ? Math.floor(cache.numImages / P.batch_size) : loader!.numBatches;
   if (batchesPerEpoch < 1) throw new Error(`the training set is smaller than one batch of ${P.batch_size}`);
 
-  // ---- optimisation (SPEC §5.2, §5.3) ----
+  // ---- optimisation (docs/upstream/training.md#optimiser) ----
   const opt = setUpOptimization(gpt, P, batchesPerEpoch, worldSize);
   const { optimizer, scheduler, ema, totalSteps } = opt;
   const scaler = jd.precision.scaler;

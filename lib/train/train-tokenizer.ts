@@ -1,4 +1,4 @@
-// The tokenizer's training loop (upstream DiffusionTrainer, SPEC §5), top to bottom:
+// The tokenizer's training loop (upstream DiffusionTrainer, docs/upstream/training.md), top to bottom:
 // config → model, data, optimizer, schedule, EMA → (resume) → for each step: forward under
 // autocast, backward, clip, AdamW, schedule, EMA, log → checkpoints and reconstruction grids →
 // at the end a PSNR/SSIM table by number of kept tokens on held-out test images.
@@ -61,7 +61,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
     dropLast: true, seed: P.seed, rank, worldSize });
   const testSpec = P.test_dataset ? datasetFromConfig(P.test_dataset, 'trainer.params.test_dataset', 'test') : null;
 
-  // ---- optimisation (SPEC §5.2, §5.3) ----
+  // ---- optimisation (docs/upstream/training.md#optimiser) ----
   const batchesPerEpoch = loader.numBatches;
   const opt = setUpOptimization(tok, P, batchesPerEpoch, worldSize);
   if (opt.stepsPerEpoch < 1) throw new Error(`the training set (${train.length} images) is smaller than one batch of ${P.batch_size}`);

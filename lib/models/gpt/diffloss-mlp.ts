@@ -1,5 +1,5 @@
 // The ϵLlamaGen diffusion head's denoiser: MAR's `SimpleMLPAdaLN` as Semanticist modifies it
-// (semanticist/stage2/diffloss.py; SPEC §4.2). It maps one noisy token x_t (N, C), a float time
+// (semanticist/stage2/diffloss.py; docs/upstream/gpt.md#diffusion-head). It maps one noisy token x_t (N, C), a float time
 // t (N) in [0, 1] and the AR condition z (N, zDim) to a velocity (N, outChannels).
 //
 // Pieces, with upstream names (the field names are the checkpoint keys, in upstream's order):

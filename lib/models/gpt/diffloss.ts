@@ -1,5 +1,5 @@
 // ϵLlamaGen's continuous-token diffusion head: upstream `DiffLoss` (semanticist/stage2/diffloss.py;
-// SPEC §4.2–§4.4) — the MLP denoiser `net` (SimpleMLPAdaLN, ./diffloss-mlp.ts) trained and sampled
+// docs/upstream/gpt.md#diffusion-head, #sampling) — the MLP denoiser `net` (SimpleMLPAdaLN, ./diffloss-mlp.ts) trained and sampled
 // with the SiT linear velocity transport (./transport.ts).
 //
 // Mounted as the GPT's `diffloss` field, its state-dict keys are the checkpoint's `diffloss.net.*`.

@@ -1,4 +1,4 @@
-// Class-conditional generation of continuous tokens with ϵLlamaGen (upstream generate.py, SPEC §4.4):
+// Class-conditional generation of continuous tokens with ϵLlamaGen (upstream generate.py, docs/upstream/gpt.md#sampling):
 // KV-cached autoregression over the GPT, each token drawn by the diffusion head's SDE sampler.
 //
 //   1. With cfgScale > 1 the batch is doubled: [labels; null class] (the null class is numClasses).

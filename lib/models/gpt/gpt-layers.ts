@@ -1,4 +1,4 @@
-// The pieces of ϵLlamaGen's backbone (SPEC §4.3), under upstream's key names: RMSNorm in float32,
+// The pieces of ϵLlamaGen's backbone (docs/upstream/gpt.md#backbone), under upstream's key names: RMSNorm in float32,
 // the label embedder with its null class and replayable drop, the SwiGLU feed-forward, the
 // gpt-fast KV cache (outside the module tree), attention with a fused wqkv, and the pre-norm block.
 import { Tensor } from '../../core/tensor.js';

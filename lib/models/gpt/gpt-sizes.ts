@@ -1,4 +1,4 @@
-// ϵLlamaGen's sizes and options (SPEC §4.1): GPT_SIZES, the option defaults (gptConfig), the SwiGLU
+// ϵLlamaGen's sizes and options (docs/upstream/gpt.md#backbone): GPT_SIZES, the option defaults (gptConfig), the SwiGLU
 // width and the parameter count computed without building the model. No tensors here.
 /** n rounded up to a multiple of k (upstream find_multiple). */
 export function findMultiple(n: number, k: number): number {
@@ -19,7 +19,7 @@ export function ffnHiddenDim(dim: number, multipleOf = 256, ffnDimMultiplier: nu
 /** One preset of upstream's GPT_models registry. */
 export interface GptSize { readonly nLayer: number; readonly nHead: number; readonly dim: number }
 
-/** Upstream's GPT_models (LlamaGen's table; SPEC §4.1). Semanticist uses GPT-L (and GPT-XL). */
+/** Upstream's GPT_models (LlamaGen's table; docs/upstream/gpt.md#backbone). Semanticist uses GPT-L (and GPT-XL). */
 export const GPT_SIZES = {
   'GPT-B': { nLayer: 12, nHead: 12, dim: 768 },
   'GPT-L': { nLayer: 24, nHead: 16, dim: 1024 },
@@ -92,7 +92,7 @@ export function labelTableRows(numClasses: number, classDropoutProb: number): nu
 
 /**
  * The backbone's parameter count (everything but `diffloss.`), from the sizes alone: no model is
- * built. GPT-L with 32 tokens of 16 channels and 1000 classes: 309,441,536 (SPEC §4.1: ≈ 309.4 M).
+ * built. GPT-L with 32 tokens of 16 channels and 1000 classes: 309,441,536 (docs/upstream/gpt.md#parameter-counts: ≈ 309.4 M).
  */
 export function gptBackboneParamCount(o: GptOptions): number {
   const c = gptConfig(o);

@@ -1,5 +1,5 @@
 // ϵLlamaGen's autoregressive backbone: upstream `Transformer` (semanticist/stage2/gpt.py, derived
-// from LlamaGen / gpt-fast; SPEC §4.1, §4.3, §4.4), here `GPT`. Class-conditional, over continuous
+// from LlamaGen / gpt-fast; docs/upstream/gpt.md#backbone, #sampling), here `GPT`. Class-conditional, over continuous
 // tokens: the sequence is [class embedding × clsTokenNum, z_proj(token_0) … z_proj(token_{L−1})],
 // with a learned absolute position embedding (no RoPE), an extra RMSNorm on the input, pre-norm
 // Llama blocks (fused `wqkv` without bias, `wo`, SwiGLU FFN), a final RMSNorm, and per-token
@@ -24,7 +24,7 @@
 //                               token(s), then decode one token per position; each call returns
 //                               the head condition for its last position, (B, dim).
 // The KV cache lives outside the module tree (no `kv_cache` keys in stateDict, unlike upstream
-// The sizes and options are in gpt-config.ts, the layers in gpt-layers.ts (both re-exported here).
+// The sizes and options are in gpt-sizes.ts, the layers in gpt-layers.ts (both re-exported here).
 // where KVCache is a submodule with buffers) and is freed by clearCaches() or dispose().
 import { Tensor } from '../../core/tensor.js';
 import { scope, keep } from '../../core/scope.js';

@@ -1,4 +1,4 @@
-// Class → tokens → images with ϵLlamaGen and the Semanticist tokenizer (SPEC §4.5; upstream
+// Class → tokens → images with ϵLlamaGen and the Semanticist tokenizer (docs/upstream/gpt.md#class-to-image; upstream
 // gen_demo.py / ar_gen.ipynb / GPTTrainer.evaluate), holding both models:
 //
 //   const g = loadImageGenerator({ config: 'configs/autoregressive_l.yaml',     // lib/train/load-image-generator.ts
@@ -137,7 +137,7 @@ export class ImageGenerator {
   }
 
   /**
-   * Generated tokens (B, n, slotDim) → images (B, C, H, W) in [0, 1] (SPEC §4.5): null_cond[:, n:]
+   * Generated tokens (B, n, slotDim) → images (B, C, H, W) in [0, 1] (docs/upstream/gpt.md#class-to-image): null_cond[:, n:]
    * appended, decoded with drop_mask None when all n tokens are used (upstream), with the first-k
    * mask for a prefix k < n, then the VAE decode.
    */

@@ -1,6 +1,6 @@
 // The SiT transport used by Semanticist's diffusion head (semanticist/stage1/transport, as
 // `create_transport()` builds it: Linear path, velocity prediction, no loss weight,
-// train_eps = sample_eps = 0; SPEC §4.2, §4.4). Only that configuration is implemented.
+// train_eps = sample_eps = 0; docs/upstream/gpt.md#transport-and-loss). Only that configuration is implemented.
 //
 // Linear path (upstream ICPlan): x_t = t·x1 + (1 − t)·x0, with x1 the data token and x0 ~ N(0, I);
 // alpha_t = t, sigma_t = 1 − t; the velocity target is u = x1 − x0.

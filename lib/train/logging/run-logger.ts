@@ -14,7 +14,7 @@ export interface RunLoggerOptions {
   dir: string;
   /** Where the TensorBoard events and the JSONL log go (upstream's log_dir); default `<dir>/logs`. */
   logsDir?: string;
-  /** Tracker name (SPEC §5.6: 'semanticist' for the tokenizer, 'gpt' for AR); default 'train'. */
+  /** Tracker name (docs/upstream/training.md#logging: 'semanticist' for the tokenizer, 'gpt' for AR); default 'train'. */
   name?: string;
   /** This process's rank; only rank 0 writes anything. Default: $RANK, else 0. */
   rank?: number;
