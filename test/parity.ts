@@ -33,13 +33,22 @@ export function hasFile(file: string): boolean {
 }
 
 /**
+ * A test's `skip` option: false when the set has every named case (e.g. 'case6_vae') or file
+ * (a name with a dot, e.g. 'vae_state_dict.safetensors'), else the reason naming what is missing.
+ */
+export function skipUnless(...what: string[]): string | false {
+  const missing = what.filter((w) => (w.includes('.') ? !hasFile(w) : !hasCase(w)));
+  return missing.length ? `${missing.join(', ')} not in this fixture set` : false;
+}
+
+/**
  * For a test that needs some cases or files: true when all are present, else marks the test
  * skipped with the missing names and returns false.
  */
 export function needs(t: TestContext, ...what: string[]): boolean {
-  const missing = what.filter((w) => (w.includes('.') ? !hasFile(w) : !hasCase(w)));
-  if (missing.length === 0) return true;
-  t.skip(`${missing.join(', ')} not in this fixture set`);
+  const reason = skipUnless(...what);
+  if (!reason) return true;
+  t.skip(reason);
   return false;
 }
 
