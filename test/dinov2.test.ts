@@ -12,19 +12,16 @@ import {
   DinoVisionTransformer, Dinov2Target, DINOV2_VITB14, dinov2ConfigFromKwargs, dinov2Preprocess, imagenetNormalize,
 } from '../lib/models/dinov2/index.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
-import { assertNear as assertNearRel } from './parity.js';
+import { assertNear as assertNearRel, loadCase, skipUnless } from './parity.js';
 
+// Every test here needs case 7 and the DINOv2 state dicts; without them each skips by name.
+const SKIP = skipUnless('case7_dinov2', 'dinov2_state_dict.pkl', 'dinov2_state_dict.safetensors');
 const cfg = fixturesJson().config.dinov2;
-const config = dinov2ConfigFromKwargs(cfg.class_kwargs);
+const config = SKIP ? DINOV2_VITB14 : dinov2ConfigFromKwargs(cfg.class_kwargs);
 const imageSize: number = cfg.image_size;
 const PKL = join(UPSTREAM_FIXTURES, 'dinov2_state_dict.pkl');
 const SAFE = join(UPSTREAM_FIXTURES, 'dinov2_state_dict.safetensors');
-const data = safetensors.loadFile(join(UPSTREAM_FIXTURES, 'case7_dinov2.safetensors'));
-const get = (k: string): torch.Tensor => {
-  const t = data.get(k);
-  if (!t) throw new Error(`fixture tensor ${k} missing`);
-  return t;
-};
+const get = loadCase('case7_dinov2.safetensors');
 
 const REL = 1e-5;
 const assertNear = (got: torch.Tensor, ref: torch.Tensor, what: string) => assertNearRel(got, ref, what, REL);
@@ -35,7 +32,7 @@ function loadModel(path = PKL): DinoVisionTransformer {
   return m.eval();
 }
 
-test('config from fixtures.json: sizes, pos_embed grid, key names and order of the checkpoint', () => torch.scope(() => {
+test('config from fixtures.json: sizes, pos_embed grid, key names and order of the checkpoint', { skip: SKIP }, () => torch.scope(() => {
   const m = loadModel();
   const D = cfg.embed_dim;
   assert.equal(m.embedDim, D);
@@ -52,7 +49,7 @@ test('config from fixtures.json: sizes, pos_embed grid, key names and order of t
   m.dispose();
 }));
 
-test('hub ViT-B/14 preset matches fixtures.json hub_vitb14_sizes and the fixture class kwargs otherwise', () => {
+test('hub ViT-B/14 preset matches fixtures.json hub_vitb14_sizes and the fixture class kwargs otherwise', { skip: SKIP }, () => {
   const hub = cfg.hub_vitb14_sizes;
   assert.equal(DINOV2_VITB14.embedDim, hub.embed_dim);
   assert.equal(DINOV2_VITB14.depth, hub.depth);
@@ -61,7 +58,7 @@ test('hub ViT-B/14 preset matches fixtures.json hub_vitb14_sizes and the fixture
   assert.deepEqual({ ...config, embedDim: 0, depth: 0, numHeads: 0 }, { ...DINOV2_VITB14, embedDim: 0, depth: 0, numHeads: 0 });
 });
 
-test('preprocessing: ImageNet normalisation and bicubic resize to config.dinov2.image_size', () => torch.scope(() => {
+test('preprocessing: ImageNet normalisation and bicubic resize to config.dinov2.image_size', { skip: SKIP }, () => torch.scope(() => {
   const images = get('in.images');
   assert.equal(images.size(2), cfg.in_size);
   assertNear(imagenetNormalize(images), get('out.normalized'), 'normalized');
@@ -71,7 +68,7 @@ test('preprocessing: ImageNet normalisation and bicubic resize to config.dinov2.
 }));
 
 for (const [label, path] of [['pkl', PKL], ['safetensors', SAFE]] as const) {
-  test(`forward parity, weights from ${label}: patch embed, pos embed, tokens, blocks, features`, () => torch.scope(() => {
+  test(`forward parity, weights from ${label}: patch embed, pos embed, tokens, blocks, features`, { skip: SKIP }, () => torch.scope(() => {
     const m = loadModel(path);
     torch.noGrad(() => {
       const x = get('out.preprocessed');
@@ -96,7 +93,7 @@ for (const [label, path] of [['pkl', PKL], ['safetensors', SAFE]] as const) {
   }));
 }
 
-test('pos embed: the stored table is returned as is for the training grid; scale factor with the 0.1 offset', () => torch.scope(() => {
+test('pos embed: the stored table is returned as is for the training grid; scale factor with the 0.1 offset', { skip: SKIP }, () => torch.scope(() => {
   const m = loadModel();
   const N = m.pos_embed.size(1) - 1;
   const full = m.interpolatePosEncoding(torch.zeros(1, 1 + N, config.embedDim), config.imgSize, config.imgSize);
@@ -111,7 +108,7 @@ test('pos embed: the stored table is returned as is for the training grid; scale
   m.dispose();
 }));
 
-test('Dinov2Target: loads the checkpoint, frozen, repa_encode of [0,1] images', () => torch.scope(() => {
+test('Dinov2Target: loads the checkpoint, frozen, repa_encode of [0,1] images', { skip: SKIP }, () => torch.scope(() => {
   for (const path of [PKL, SAFE]) {
     const target = Dinov2Target.load(path, { config, imageSize });
     assert.equal(target.model.training, false);
@@ -125,7 +122,7 @@ test('Dinov2Target: loads the checkpoint, frozen, repa_encode of [0,1] images', 
   }
 }));
 
-test('masks replace patch tokens by mask_token (before the pos embed)', () => torch.scope(() => {
+test('masks replace patch tokens by mask_token (before the pos embed)', { skip: SKIP }, () => torch.scope(() => {
   const m = loadModel();
   torch.noGrad(() => {
     const x = get('out.preprocessed');

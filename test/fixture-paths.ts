@@ -1,5 +1,6 @@
 // Where the tests find their data: the upstream parity fixtures (SEMANTICIST_FIXTURES, default the
-// project's copy in test/fixtures/upstream, made the same way as ../shared/fixtures/upstream), the
+// project's copy in test/fixtures/upstream; scripts/fixtures/make-parity-fixtures.py makes other
+// sets the same way, see docs/testing.md), the
 // torch-fidelity Inception/FID/IS fixtures (SEMANTICIST_FIDELITY_FIXTURES, default the project's
 // copy in test/fixtures/fidelity) and the project's own test data (test/fixtures).
 import { fileURLToPath } from 'node:url';

@@ -1,11 +1,13 @@
 // The ϵLlamaGen backbone (lib/models/gpt/gpt.ts) against the upstream fixtures, case 4: the
 // train-mode intermediates of variants A and B (input_norm, every layer, final_norm, and the head
 // condition `hidden`) with the recorded label-drop draws replayed, and the eval-mode KV-cache path
-// (`out.kv.hidden`: setup_caches(B, 9) → a 16-position cache, prefill with the labels at position
-// 0, then decode in.tokens[:, i] at position 1 + i for i = 0..L−2). Weights: gpt_state_dict.pkl,
+// (`out.kv.hidden`: setup_caches(B, T + L) → a find_multiple(T + L, 8)-position cache, prefill with
+// the labels at positions 0..T−1, then decode in.tokens[:, i] at position T + i for i = 0..L−2;
+// T = cls_token_num). Weights: gpt_state_dict.pkl,
 // backbone keys only (the `diffloss.` keys are the head's, tested in gpt-head.test.ts).
-// Sizes come from fixtures.json config.gpt; the dropouts are 0 as the fixture's call (README).
-// Plus: state-dict key names and order, the GPT-L parameter count (SPEC §4.1: ≈ 309.4 M backbone)
+// Sizes, labels and draws come from fixtures.json and the case file; the dropouts are 0 as the
+// fixture's call (README). Plus: state-dict key names and order, the GPT-L parameter count
+// (docs/upstream/gpt.md: ≈ 309.4 M backbone)
 // computed analytically and checked against built models, the cache's lifetime, and input errors.
 // Tolerance: |a − b| ≤ 1e-5·max(1, max|ref|) for every float output (the fixtures README's rule).
 import { test, type TestContext } from 'node:test';
@@ -19,7 +21,7 @@ import {
   GPT, GPT_SIZES, createGPT, findMultiple, ffnHiddenDim, gptBackboneParamCount, labelTableRows,
 } from '../lib/models/gpt/gpt.js';
 import { UPSTREAM_FIXTURES, fixturesJson } from './fixture-paths.js';
-import { loadCase } from './parity.js';
+import { loadCase, needs } from './parity.js';
 
 const fx = fixturesJson();
 const g = fx.config.gpt;
@@ -82,7 +84,7 @@ test('a head given to the constructor registers under diffloss., last, keeps its
 }));
 
 for (const v of ['A', 'B'] as const) {
-  test(`case 4 train${v}: input_norm, layers, final_norm, hidden (label_rand replayed)`, (t) => torch.noGrad(() => torch.scope(() => {
+  test(`case 4 train${v}: input_norm, layers, final_norm, hidden (label_rand replayed)`, (t) => void (needs(t, 'case4_gpt') && torch.noGrad(() => torch.scope(() => {
     gpt.train();
     const got = new Map<string, torch.Tensor>();
     const labels = c4('in.labels');
@@ -90,52 +92,66 @@ for (const v of ['A', 'B'] as const) {
     const hidden = gpt.condition(c4('in.tokens'), labels, {
       labelRand, capture: (name, x) => { got.set(name, torch.keep(x.clone())); },
     });
-    // Which labels were dropped to the null class: A none ([0.9, 0.9]), B the second ([0.95, 0.03]).
+    // The labels whose recorded draw is below class_dropout_prob become the null class.
     const dropped = gpt.cls_embedding.tokenDrop(labels, { labelRand }).tolist();
     const expectDrop = (labelRand.tolist() as number[]).map((u, i) => (u < g.class_dropout_prob ? g.num_classes : (labels.tolist() as number[])[i]));
     assert.deepEqual(dropped, expectDrop);
-    if (v === 'B') assert.deepEqual(dropped, [(labels.tolist() as number[])[0], g.num_classes]);
-    if (v === 'A') assert.deepEqual(dropped, labels.tolist());
     const names = ['input_norm', ...Array.from({ length: g.n_layer }, (_, i) => `layer_${i}`), 'final_norm'];
     assert.deepEqual([...got.keys()], names);
     for (const n of names) near(t, got.get(n)!, c4(`out.train${v}.${n}`), `train${v}.${n}`);
     near(t, hidden, c4(`out.train${v}.hidden`), `train${v}.hidden`);
     torch.dispose([...got.values()]);
     gpt.eval();
-  })));
+  }))));
 }
 
-test('case 4: sample 0 (kept in both variants) has the same condition in A and B; sample 1 differs (dropped in B)', () => torch.noGrad(() => torch.scope(() => {
+test('case 4: a sample has the same condition in A and B where its effective label agrees, another where it does not', (t) => void (needs(t, 'case4_gpt') && torch.noGrad(() => torch.scope(() => {
+  const labels = c4('in.labels').tolist() as number[];
+  const effective = (v: string) => (c4(`rng.train${v}.label_rand`).tolist() as number[]).map((u, i) => (u < g.class_dropout_prob ? g.num_classes : labels[i]));
+  const ea = effective('A'), eb = effective('B');
   const a = c4('out.trainA.hidden'), b = c4('out.trainB.hidden');
-  assert.ok(a.select(0, 0).sub(b.select(0, 0)).abs().max().item() as number < 1e-5);
-  assert.ok(a.select(0, 1).sub(b.select(0, 1)).abs().max().item() as number > 1e-2);
-  // In eval mode nothing is dropped: the condition equals variant A's.
+  labels.forEach((_, i) => {
+    const d = a.select(0, i).sub(b.select(0, i)).abs().max().item() as number;
+    if (ea[i] === eb[i]) assert.ok(d < 1e-5, `sample ${i}: same label ${ea[i]} in A and B, conditions differ by ${d}`);
+    else assert.ok(d > 1e-2, `sample ${i}: labels ${ea[i]} (A) and ${eb[i]} (B), conditions differ by only ${d}`);
+  });
+  // In eval mode nothing is dropped: each sample's condition equals that of a variant that kept its label.
   gpt.eval();
   const ev = gpt.condition(c4('in.tokens'), c4('in.labels'), { labelRand: c4('rng.trainB.label_rand') });
-  assert.ok(ev.sub(a).abs().max().item() as number < 1e-5);
-})));
+  labels.forEach((l, i) => {
+    const kept = ea[i] === l ? a : eb[i] === l ? b : null;
+    if (kept) assert.ok(ev.select(0, i).sub(kept.select(0, i)).abs().max().item() as number < 1e-5, `eval sample ${i}`);
+  });
+}))));
 
-test('case 4 KV path: setup_caches(B, 9), prefill at 0, decode token i at 1 + i → out.kv.hidden', (t) => torch.noGrad(() => torch.scope(() => {
+test('case 4 KV path: setup_caches(B, T + L), prefill at 0..T−1, decode token i at T + i → out.kv.hidden', (t) => void (needs(t, 'case4_gpt') && torch.noGrad(() => torch.scope(() => {
   gpt.eval();
   const tokens = c4('in.tokens'), labels = c4('in.labels');
   const [B, L] = tokens.shape;
-  const info = gpt.setupCaches(B, g.cls_token_num + L);   // the fixture's max_seq_length 9 (T + L)
-  assert.equal(g.cls_token_num + L, 9);
-  assert.deepEqual(info, { maxBatchSize: B, maxSeqLength: findMultiple(9, 8), dtype: 'float32' });
-  assert.equal(info.maxSeqLength, 16);
-  assert.deepEqual(gpt.causalMask!.shape, [B, 16, 16]);
+  const T = g.cls_token_num;
+  const M = findMultiple(T + L, 8);   // upstream rounds max_seq_length up to a multiple of 8
+  const info = gpt.setupCaches(B, T + L);
+  assert.deepEqual(info, { maxBatchSize: B, maxSeqLength: M, dtype: 'float32' });
+  assert.ok(M % 8 === 0 && M >= T + L && M < T + L + 8);
+  assert.deepEqual(gpt.causalMask!.shape, [B, M, M]);
   assert.equal(gpt.kvCaches.length, g.n_layer);
-  assert.deepEqual(gpt.kvCaches[0].kCache.shape, [B, g.n_head, 16, g.dim / g.n_head]);
+  assert.deepEqual(gpt.kvCaches[0].kCache.shape, [B, g.n_head, M, g.dim / g.n_head]);
   const steps = [gpt.forwardCached(null, labels, torch.arange(0, g.cls_token_num))];
   for (let i = 0; i < L - 1; i++) steps.push(gpt.forwardCached(tokens.narrow(1, i, 1), null, torch.tensor([g.cls_token_num + i], { dtype: 'int32' })));
   near(t, torch.stack(steps, 1), c4('out.kv.hidden'), 'kv.hidden');
-  near(t, torch.stack(steps, 1), c4('out.trainA.hidden'), 'kv.hidden vs trainA.hidden');
+  // The cached path equals the full causal one for every sample whose label a train variant kept.
+  const labelList = labels.tolist() as number[];
+  for (const v of ['A', 'B']) {
+    (c4(`rng.train${v}.label_rand`).tolist() as number[]).forEach((u, i) => {
+      if (u >= g.class_dropout_prob) near(t, torch.stack(steps, 1).select(0, i), c4(`out.train${v}.hidden`).select(0, i), `kv.hidden[${i}] vs train${v}.hidden (label ${labelList[i]} kept)`);
+    });
+  }
   // The positions past the last write are still zero; positions 0..L−1 were written.
   const k0 = gpt.kvCaches[0].kCache;
-  assert.equal(k0.narrow(2, g.cls_token_num + L - 1, 16 - (g.cls_token_num + L - 1)).abs().max().item(), 0);
-  assert.ok((k0.narrow(2, 0, g.cls_token_num + L - 1).abs().amax([0, 1, 3]).min().item() as number) > 0);
+  assert.equal(k0.narrow(2, T + L - 1, M - (T + L - 1)).abs().max().item(), 0);
+  assert.ok((k0.narrow(2, 0, T + L - 1).abs().amax([0, 1, 3]).min().item() as number) > 0);
   // The prefill/decodeStep helpers give the same, from a fresh cache (setupCaches replaces the old one).
-  gpt.setupCaches(B, 9);
+  gpt.setupCaches(B, T + L);
   const again = [gpt.prefill(labels)];
   for (let k = 1; k < L; k++) again.push(gpt.decodeStep(tokens.select(1, k - 1), k));
   near(t, torch.stack(again, 1), c4('out.kv.hidden'), 'kv.hidden (prefill/decodeStep)');
@@ -143,9 +159,9 @@ test('case 4 KV path: setup_caches(B, 9), prefill at 0, decode token i at 1 + i 
   assert.equal(gpt.cacheInfo, null);
   assert.equal(gpt.causalMask, null);
   torch.dispose(steps, again);
-})));
+}))));
 
-test('KV path with a bfloat16 cache (upstream generate\'s dtype under autocast): kv.hidden to bf16 precision, with and without autocast', (t) => torch.noGrad(() => torch.scope(() => {
+test('KV path with a bfloat16 cache (upstream generate\'s dtype under autocast): kv.hidden to bf16 precision, with and without autocast', (t) => void (needs(t, 'case4_gpt') && torch.noGrad(() => torch.scope(() => {
   gpt.eval();
   const tokens = c4('in.tokens'), labels = c4('in.labels');
   const [B, L] = tokens.shape;
@@ -159,7 +175,7 @@ test('KV path with a bfloat16 cache (upstream generate\'s dtype under autocast):
   };
   near(t, run(), c4('out.kv.hidden'), 'kv.hidden, bf16 cache', 1e-2);
   near(t, torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, run), c4('out.kv.hidden'), 'kv.hidden, bf16 cache + autocast', 1e-2);
-})));
+}))));
 
 test('train mode with dropout, attention dropout and drop-path: gradients reach every backbone parameter', () => {
   const m = new GPT({ ...opts, residDropoutP: 0.1, ffnDropoutP: 0.1, attnDropoutP: 0.1, dropPathRate: 0.1 });
@@ -192,7 +208,7 @@ test('KV cache: clearCaches frees exactly the cache tensors; dispose() frees the
   assert.ok(kv2.vCache.isDisposed);
 }));
 
-test('parameter count: GPT-L backbone ≈ 309.4 M (SPEC §4.1), the formula matches built models', () => torch.scope(() => {
+test('parameter count: GPT-L backbone ≈ 309.4 M (docs/upstream/gpt.md), the formula matches built models', () => torch.scope(() => {
   // GPT-L as Semanticist trains it: 32 tokens of 16 channels, 1000 classes, p_drop 0.1, one class token.
   const gptL = { ...GPT_SIZES['GPT-L'], numSlots: 32, slotDim: 16, numClasses: 1000, classDropoutProb: 0.1, clsTokenNum: 1 };
   assert.equal(ffnHiddenDim(1024), 2816);
@@ -230,20 +246,22 @@ test('init: normal(0.02) on Linear/Embedding and both position tables, zero z_pr
 
 test('errors name the bad shape or position', () => torch.noGrad(() => torch.scope(() => {
   gpt.eval();
-  const B = 2, C = g.slot_dim;
-  const labels = c4('in.labels');
+  const B = 2, C = g.slot_dim, T = g.cls_token_num, L = g.num_slots;
+  const labels = torch.tensor(Array.from({ length: B }, (_, i) => i % g.num_classes));
   assert.throws(() => gpt.condition(torch.zeros(B, 3, C + 1), labels), new RegExp(`tokens must be \\(B, L, ${C}\\).*got \\(2, 3, ${C + 1}\\)`));
   assert.throws(() => gpt.condition(torch.zeros(B, g.num_slots + 1, C), labels), new RegExp(`got \\(2, ${g.num_slots + 1}, ${C}\\)`));
   assert.throws(() => gpt.condition(torch.zeros(B, 3, C), torch.tensor([1, 2, 3])), /labels must be \(2\).*got \(3\)/);
-  assert.throws(() => gpt.condition(torch.zeros(B, 3, C), torch.tensor([0, g.num_classes + 1])), /labels must be in \[0, 10\]/);
+  assert.throws(() => gpt.condition(torch.zeros(B, 3, C), torch.tensor([0, g.num_classes + 1])), new RegExp(`labels must be in \\[0, ${g.num_classes}\\]`));
   assert.throws(() => gpt.forwardCached(null, labels, [0]), /no KV cache/);
   assert.throws(() => gpt.forward(torch.zeros(B, 3, C), labels), /no diffusion head/);
-  gpt.setupCaches(B, 9);
+  // positions: pos_embed_learned has P = T + L rows, the cache M = find_multiple(P, 8)
+  const P = T + L, M = findMultiple(P, 8);
+  gpt.setupCaches(B, P);
   try {
-    assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [16]), /position 16 is outside the KV cache \(positions 0\.\.15\)/);
+    assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [M]), new RegExp(`position ${M} is outside the KV cache \\(positions 0\\.\\.${M - 1}\\)`));
     assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [-1]), /position -1 is outside the KV cache/);
-    assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [10]), /position 10 is outside pos_embed_learned \(positions 0\.\.8\)/);
-    assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [8]), /last position 8 predicts token 8, outside 0\.\.7/);
+    if (M > P) assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [M - 1]), new RegExp(`position ${M - 1} is outside pos_embed_learned \\(positions 0\\.\\.${P - 1}\\)`));
+    assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C), null, [P - 1]), new RegExp(`last position ${P - 1} predicts token ${L}, outside 0\\.\\.${L - 1}`));
     assert.throws(() => gpt.forwardCached(torch.zeros(B, 1, C + 2), null, [1]), new RegExp(`got \\(2, 1, ${C + 2}\\)`));
     assert.throws(() => gpt.forwardCached(torch.zeros(B, 2, C), null, [1]), /1 positions \[1\] for 2 new sequence entries/);
     assert.throws(() => gpt.forwardCached(torch.zeros(3, 1, C), null, [1]), /batch 3 exceeds the cache's maxBatchSize 2/);
@@ -252,5 +270,6 @@ test('errors name the bad shape or position', () => torch.noGrad(() => torch.sco
     gpt.clearCaches();
   }
   assert.throws(() => gpt.setupCaches(0, 9), /maxBatchSize must be a positive integer/);
-  assert.throws(() => new GPT({ ...opts, nHead: 5 }), /dim 64 is not divisible by nHead 5/);
+  const badHeads = [5, 7, 11, 13].find((h) => g.dim % h !== 0)!;
+  assert.throws(() => new GPT({ ...opts, nHead: badHeads }), new RegExp(`dim ${g.dim} is not divisible by nHead ${badHeads}`));
 })));

@@ -11,10 +11,19 @@ export function normalKl(mean1: Tensor, logvar1: Tensor, mean2: Tensor, logvar2:
   return a.add(b).add(c).mul(0.5);
 }
 
-/** A fast approximation of the standard normal CDF (tanh form), as ADM uses. */
+/**
+ * A fast approximation of the standard normal CDF (tanh form), as ADM uses: the same float ops as
+ * upstream in x's dtype, except that tanh is evaluated in float64 and rounded back, i.e. correctly
+ * rounded. Float32 tanh kernels differ in the last ulp between libtorch builds: for |x| ≈ 8..9.2,
+ * 1.13's returns ±1 where 2.x's returns ±(1 − 2⁻²⁴), and where the CDF saturates that ulp is all
+ * of cdf (or 1 − cdf), so the decoder NLL's log jumps between log(2⁻²⁵) and the 1e-12 clamp.
+ * 2.x's kernel gives the correctly rounded value there (checked on those arguments and on the
+ * fixtures' t = 0 entries), so with this both families reproduce the upstream reference.
+ */
 export function approxStandardNormalCdf(x: Tensor): Tensor {
   const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-  return inner.tanh().add(1).mul(0.5);
+  const t = inner.dtype === 'float32' ? inner.double().tanh().to('float32') : inner.tanh();
+  return t.add(1).mul(0.5);
 }
 
 /** log-likelihood of x (scaled to [-1, 1], 256 bins) under N(means, e^(2·logScales)). */
