@@ -1,4 +1,4 @@
-// The augmentations (SPEC §2.1, §3.4): the Pillow port against Pillow's own crops, randcrop's sizes,
+// The augmentations (docs/upstream/tokenizer.md#preprocessing, docs/upstream/configs.md#augmentation-modes): the Pillow port against Pillow's own crops, randcrop's sizes,
 // offsets and flips from the seed, centercrop against centerCropArr, TenCrop's order and pixels on a
 // gradient, the cached modes' view counts, `none` for small images, and the seeded RNG.
 import { test } from 'node:test';

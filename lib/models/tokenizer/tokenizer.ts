@@ -22,7 +22,7 @@ import { Module } from '../../nn/module.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { createDiffusion, type GaussianDiffusion, type ModelFn } from '../../diffusion/index.js';
 import { VisionTransformer, VIT_SIZES, type VitSize } from './vit-encoder.js';
-import { standardizeTokens } from './slot-tokens.js';
+import { encodeSlots } from './slot-tokens.js';
 import { NestedSampler, nestEnabled } from './nested-sampler.js';
 import { DiT, ditSize, type DiTSize } from './dit.js';
 import type { FrozenVAE } from '../vae/frozen-vae.js';
@@ -186,10 +186,7 @@ export class Tokenizer extends Module {
 
   /** Images in [0, 1] (B, C, H, W) → tokens (B, numSlots, slotDim) (upstream encode_slots). */
   encode(images: Tensor): Tensor {
-    return scope(() => {
-      const slots = this.encoder2slot.forward(this.encoder.forward(images, { isCausal: this.options.encCausal }));
-      return this.options.normSlots ? standardizeTokens(slots) : slots;
-    });
+    return encodeSlots(this.encoder, this.encoder2slot, images, { isCausal: this.options.encCausal, normSlots: this.options.normSlots });
   }
 
   /** The first-K keep mask (B, numSlots) for decoding with K tokens (K ≥ numSlots or -1: all). */
