@@ -31,6 +31,18 @@ writeFileSync(cfg, stringify({ trainer: { target: 'DiffusionTrainer', params: {
 const trained = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', cfg], { encoding: 'utf8' });
 assert.equal(trained.status, 0, trained.stderr);
 
+test('the tokenizer trainer ends by printing the grid and the PSNR/SSIM plot, both PNGs written', () => {
+  const grid = /test images and their reconstructions by number of tokens: (\S+\.png)/.exec(trained.stderr);
+  const plot = /PSNR and SSIM against the number of tokens: (\S+\.png)/.exec(trained.stderr);
+  assert.ok(grid && plot, trained.stderr.slice(-2000));
+  for (const f of [grid[1], plot[1]]) assert.ok(existsSync(f), `${f} exists`);
+  // the grid's 32 px images are enlarged 4× (nearest): the PNG is at least 4 × 32 px tall per row
+  const h = readFileSync(grid[1]).readUInt32BE(20);
+  assert.ok(h >= 3 * 4 * 32, `grid height ${h} (input, k = 4, cfg row)`);
+  const log = readFileSync(join(run, 'logs', 'semanticist.jsonl'), 'utf8');
+  assert.match(log, /"test\/psnr_k4"/);
+});
+
 const evalArgs = ['--model', run, '--cfg_value', '1,2', '--test_num_slots', '1,4', '--steps', '3', '--sampler', 'ddim',
   '--num-images', '20', '--batch-size', '6', '--device', 'cpu'];
 const results = (out: string) => readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

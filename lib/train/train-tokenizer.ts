@@ -18,6 +18,8 @@ import { DataLoader } from '../data/loader.js';
 import { holdOutValidation } from '../data/split.js';
 import { Subset } from '../data/dataset.js';
 import { makeGrid } from '../data/grid.js';
+import { linePanels } from '../data/plot.js';
+import * as F from '../nn/functional.js';
 import { reconstructionMetrics } from '../eval/reconstruction.js';
 import { evaluateReconstructions, formatTable, type EvalRow } from '../eval/tokenizer-eval.js';
 import { RunLogger } from './logging/run-logger.js';
@@ -129,20 +131,24 @@ function tokenCounts(P: TokenizerTrainerParams, numSlots: number): number[] {
   return Array.isArray(P.eval_num_tokens) ? P.eval_num_tokens as number[] : powerOfTwoPrefixes(numSlots);
 }
 
+/** Grids show small images (Fashion-MNIST's 32 px) enlarged, nearest, to at least this size, so a person sees the pixels. */
+const GRID_MIN_SIDE = 128;
+
 /**
  * Rows of a grid for images (B, C, H, W): the inputs, one row per number of kept tokens at the
- * configured decoder CFG, and the reconstruction from all tokens at the other CFG of {1, 3}.
- * Returns the grid (C', H', W').
+ * configured decoder CFG, and the reconstruction from all tokens at the other CFG of {1, 3}; rows
+ * labelled, images enlarged (nearest) to GRID_MIN_SIDE. Returns the grid (C', H', W').
  */
 function reconstructionGrid(tok: Tokenizer, images: Tensor, P: TokenizerTrainerParams, metrics?: Record<string, number>): Tensor {
   return torch.scope(() => {
     const tokens = torch.noGrad(() => tok.encode(images));
     const rows = [images];
     const labels = ['input'];
+    const cfgNote = P.cfg === 1 ? '' : `, cfg ${P.cfg}`;
     for (const k of tokenCounts(P, tok.numSlots)) {
       const rec = tok.decode(tokens, { numTokens: k, cfg: P.cfg, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 });
       rows.push(rec);
-      labels.push(`cfg ${P.cfg}, ${k} tok`);
+      labels.push((k >= tok.numSlots ? `all ${k}` : `k = ${k}`) + cfgNote);
       if (metrics) {
         const m = reconstructionMetrics(rec, images);
         metrics[`val/psnr_k${k}`] = m.psnr;
@@ -151,8 +157,10 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: TokenizerTrainerP
     }
     const other = P.cfg === 1 ? 3 : 1;
     rows.push(tok.decode(tokens, { cfg: other, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 }));
-    labels.push(`cfg ${other}, ${tok.numSlots} tok`);
-    const all = torch.cat(rows, 0);
+    labels.push(`all ${tok.numSlots}, cfg ${other}`);
+    let all = torch.cat(rows, 0);
+    const side = Math.min(all.size(2), all.size(3));
+    if (side < GRID_MIN_SIDE) all = F.interpolate(all.float(), { scaleFactor: Math.ceil(GRID_MIN_SIDE / side), mode: 'nearest' });
     return makeGrid(all, { nrow: images.size(0), rowLabels: labels });
   });
 }
@@ -193,8 +201,19 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
       grid.dispose();
     },
   });
+  const values: Record<string, number> = {};
+  for (const r of table) { values[`test/psnr_k${r.tokens}`] = r.psnr; values[`test/ssim_k${r.tokens}`] = r.ssim; }
+  log.evalScalars(step, values);
+  let plotFile: string | null = null;
+  if (table.length && rank === 0) {
+    const plot = linePanels(table.map((r) => r.tokens), [
+      { title: 'PSNR (dB)', values: table.map((r) => r.psnr) }, { title: 'SSIM', values: table.map((r) => r.ssim) }], { xLabel: 'tokens kept' });
+    plotFile = await log.image('test/psnr_ssim_by_tokens', plot.image, step);
+    plot.image.dispose();
+  }
   log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n` +
     formatTable(table));
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
+  if (plotFile) log.log(`PSNR and SSIM against the number of tokens: ${plotFile}`);
   return table;
 }
