@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
-import type { Tensor } from '../lib/torch.js';
 import { assertClose, maxAbsDiff } from './helpers.js';
 import { f64, flatN, nested, randNested } from './gradcheck-helpers.js';
 
@@ -239,9 +238,9 @@ test('convTranspose2d matches scattering each input pixel: stride, padding, outp
 test('layerNorm over the last dims: (x-μ)/√(σ²+eps)·w + b with biased σ², affine or not', run(() => {
   const x = randNested([2, 3, 4], 90, -2, 3), w = randNested([3, 4], 91), b = randNested([3, 4], 92);
   const ref = (eps: number, affine: boolean, lastOnly: boolean) => {
-    if (lastOnly) return x.map((r: number[][]) => r.map((row: number[], j: number) => {
+    if (lastOnly) return x.map((r: number[][]) => r.map((row: number[]) => {
       const { m, v } = moments(row);
-      return row.map((e, k) => (e - m) / Math.sqrt(v + eps));
+      return row.map((e) => (e - m) / Math.sqrt(v + eps));
     }));
     return x.map((r: number[][]) => {
       const { m, v } = moments(flatN(r));
@@ -764,7 +763,7 @@ test('normalize: x / max(‖x‖_p, eps) along a dim', run(() => {
   const norm = (u: number[], p: number) => u.reduce((s, x) => s + Math.abs(x) ** p, 0) ** (1 / p);
   assertClose(F.normalize(f64(a)), a.map((r: number[]) => r.map((x) => x / norm(r, 2))), 1e-14);
   assertClose(F.normalize(f64(a), 1), a.map((r: number[]) => r.map((x) => x / norm(r, 1))), 1e-14);
-  assertClose(F.normalize(f64(a), 3, 0), a.map((r: number[], i: number) => r.map((x, j) => x / norm(a.map((rr: number[]) => rr[j]), 3))), 1e-14);
+  assertClose(F.normalize(f64(a), 3, 0), a.map((r: number[]) => r.map((x, j) => x / norm(a.map((rr: number[]) => rr[j]), 3))), 1e-14);
   // a zero row stays zero (divided by eps, not by 0)
   assertClose(F.normalize(f64([[0, 0], [3, 4]])), [[0, 0], [0.6, 0.8]], 1e-15);
   assertClose(F.normalize(f64([[1e-13, 0]]), 2, 1, 1e-12), [[0.1, 0]], 1e-15);

@@ -65,7 +65,7 @@ test('case 5b: generate() with CFG and the linear schedule reproduces every cond
     cfgScale: args.gen_cfg, cfgSchedule: 'linear', temperature: args.gen_temperature,
     noise: (k) => c5b('rng.gen.init').select(0, k),
     stepNoise: (k, i) => em.select(0, k).select(0, i),
-    onToken: (k, { cond, cfg, token }) => { conds.push(torch.keep(cond.clone())); cfgs.push(cfg); toks.push(torch.keep(token.clone())); },
+    onToken: (_k, { cond, cfg, token }) => { conds.push(torch.keep(cond.clone())); cfgs.push(cfg); toks.push(torch.keep(token.clone())); },
   });
   assert.deepEqual(cfgs, c5b('out.step_cfg').tolist());
   for (let k = 0; k < n; k++) {

@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
-import type { Tensor } from '../lib/torch.js';
 import { assertClose } from './helpers.js';
 import { f64, gradcheck, randNested } from './gradcheck-helpers.js';
 

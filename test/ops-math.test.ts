@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../lib/torch.js';
 import { assertClose } from './helpers.js';
-import { assertAllClose, assertExact, build, erf, lcg, matmul2, meanVar, nest, transpose2, zipN } from './helpers-ops.js';
+import { assertAllClose, assertExact, erf, lcg, matmul2, meanVar, nest, transpose2, zipN } from './helpers-ops.js';
 
 const f32 = (v: any) => torch.tensor(v, { dtype: 'float32' });
 const f64 = (v: any) => torch.tensor(v, { dtype: 'float64' });

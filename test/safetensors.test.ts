@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import { native } from '../lib/core/native.js';
 import * as st from '../lib/serialization/safetensors.js';
 import { bufferSource } from '../lib/serialization/source.js';
 import { CheckpointError, writeFileAtomic } from '../lib/serialization/index.js';
-import { UPSTREAM_FIXTURES, LOCAL_FIXTURES } from './fixture-paths.js';
+import { UPSTREAM_FIXTURES } from './fixture-paths.js';
 
 const FIX = UPSTREAM_FIXTURES;
 const fixtures = JSON.parse(readFileSync(join(FIX, 'fixtures.json'), 'utf8'));

@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import * as ser from '../lib/serialization/index.js';
 import { CheckpointError, ZipReader } from '../lib/serialization/index.js';
 import { bufferSource } from '../lib/serialization/source.js';
-import { UPSTREAM_FIXTURES, LOCAL_FIXTURES } from './fixture-paths.js';
+import { UPSTREAM_FIXTURES } from './fixture-paths.js';
 import { rng as uniformRng } from './gradcheck-helpers.js';
 
 const FIX = UPSTREAM_FIXTURES;

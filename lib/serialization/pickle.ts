@@ -97,8 +97,6 @@ function bytesOf(x: unknown, encoding: unknown): Buffer | undefined {
   return undefined;
 }
 
-const MARK = Symbol('mark');
-
 /** Unpickles one object from `data`. Errors are CheckpointErrors naming `opts.name` and the offset. */
 export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
