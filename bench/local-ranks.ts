@@ -27,7 +27,7 @@ export async function runLocalRanks(script: string, ranks: number, threads: numb
       let buf = '';
       c.stdout!.on('data', (d) => {
         buf += d;
-        let nl;
+        let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl); buf = buf.slice(nl + 1);
           try { out.lines.push(JSON.parse(line)); } catch { console.log(`[rank ${rank}] ${line}`); }

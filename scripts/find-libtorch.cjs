@@ -4,9 +4,9 @@
 // Used by CMakeLists.txt (--cmake-prefix, --nccl-include) and binding.gyp (--include, --libdir,
 // --libs, --cflags, --defines).
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const { execFileSync } = require('child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 function configIn(prefix) {
   for (const rel of ['share/cmake/Torch/TorchConfig.cmake']) {
