@@ -16,8 +16,8 @@ const baseKinds = {
   Device: 'Device', Generator: 'Generator', DeviceIndex: 'int',
 };
 const listKinds = { int: 'int[]', float: 'float[]', bool: 'bool[]', Tensor: 'Tensor[]', Scalar: 'Scalar[]' };
-/** c10's "fake" types (how a return's type prints) where they differ from the name written. */
-const fakeNames = { SymInt: 'int', SymFloat: 'float', SymBool: 'bool', ScalarType: 'int', Layout: 'int', MemoryFormat: 'int', Dimname: 'str', DeviceIndex: 'int' };
+/** c10's "fake" types (how a return's type prints) where they differ from the name written (SymBool and SymFloat print as written). */
+const fakeNames = { SymInt: 'int', ScalarType: 'int', Layout: 'int', MemoryFormat: 'int', Dimname: 'str', DeviceIndex: 'int' };
 
 /** Splits `s` at top-level commas: outside brackets, parentheses and quoted strings (with backslash escapes). */
 function splitTop(s) {
