@@ -6,10 +6,11 @@
 // torch.ops.aten.name(...) tries the overloads at run time). Without a built addon (a fresh clone:
 // npm run typecheck) they come from the headers of the libtorch the addon would be built against
 // (scripts/op-schemas-headers.mjs; found as the build finds it, scripts/find-libtorch.cjs). Those
-// typings are the same but for two things, which test/gen-ops.test.ts measures: the overloads of a
-// name are in the header's order, and the few operators libtorch registers outside its
-// native_functions list (quantized RNNs, distributed autograd) are missing, so code calling them
-// fails to typecheck there rather than passing unchecked.
+// typings hold the same signatures (test/gen-ops.test.ts checks it) but for two things: a name's
+// overloads are listed in the header's order (TypeScript types an unnamed call by the first that
+// fits), and the few operators libtorch registers outside its native_functions list (quantized
+// RNNs, distributed autograd) are missing, so code calling them fails to typecheck there rather
+// than passing unchecked.
 //   --from addon|headers   the source (default: the addon if it is built, else the headers)
 //   --include DIR          the libtorch include folder for --from headers (default: as the build finds it)
 //   --out FILE             where to write (default lib/generated/aten-ops.ts)
