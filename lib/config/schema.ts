@@ -35,7 +35,7 @@ type Base<S extends KeySpec> = S['kind'] extends 'integer' | 'number' ? number
   : S['kind'] extends 'object' ? Record<string, any>
   : S['kind'] extends 'list' ? unknown[]
   : unknown;
-type Nulls<S extends KeySpec> = S extends { default: {} } ? (S extends { nullable: true } ? null : never) : null;
+type Nulls<S extends KeySpec> = S extends { default: NonNullable<unknown> } ? (S extends { nullable: true } ? null : never) : null;
 /** The checked params of a schema: each key's type, with null where it may be absent or None. */
 export type ParamsOf<S extends Schema> = { -readonly [K in keyof S]: Base<S[K]> | Nulls<S[K]> };
 
