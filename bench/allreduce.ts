@@ -35,7 +35,14 @@ import * as torch from '../lib/torch.js';
 const dist = torch.distributed;
 const MiB = 1024 * 1024;
 
-interface Args { sizes: number[]; iters: number; ranks: number; backend: 'gloo' | 'nccl'; asyncMb: number; timeoutS: number }
+interface Args {
+  sizes: number[];
+  iters: number;
+  ranks: number;
+  backend: 'gloo' | 'nccl';
+  asyncMb: number;
+  timeoutS: number;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { sizes: [4, 16, 64, 256], iters: 10, ranks: 2, backend: 'gloo', asyncMb: NaN, timeoutS: 300 };
@@ -45,22 +52,41 @@ function parseArgs(argv: string[]): Args {
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
-    const f = argv[i], v = argv[i + 1];
+    const f = argv[i],
+      v = argv[i + 1];
     switch (f) {
       case '--sizes':
         if (!v) throw new Error('--sizes needs a comma-separated list of MiB, e.g. 4,16,64');
-        a.sizes = v.split(',').map((s) => num('--sizes', s.trim(), Number.MIN_VALUE)); i++; break;
-      case '--iters': a.iters = Math.round(num(f, v, 1)); i++; break;
-      case '--ranks': a.ranks = Math.round(num(f, v, 1)); i++; break;
+        a.sizes = v.split(',').map((s) => num('--sizes', s.trim(), Number.MIN_VALUE));
+        i++;
+        break;
+      case '--iters':
+        a.iters = Math.round(num(f, v, 1));
+        i++;
+        break;
+      case '--ranks':
+        a.ranks = Math.round(num(f, v, 1));
+        i++;
+        break;
       case '--backend':
         if (v !== 'gloo' && v !== 'nccl') throw new Error(`--backend must be gloo or nccl (got ${v ?? 'nothing'})`);
-        a.backend = v; i++; break;
-      case '--async-mb': a.asyncMb = num(f, v, Number.MIN_VALUE); i++; break;
-      case '--timeout': a.timeoutS = num(f, v, 1); i++; break;
-      case '-h': case '--help':
+        a.backend = v;
+        i++;
+        break;
+      case '--async-mb':
+        a.asyncMb = num(f, v, Number.MIN_VALUE);
+        i++;
+        break;
+      case '--timeout':
+        a.timeoutS = num(f, v, 1);
+        i++;
+        break;
+      case '-h':
+      case '--help':
         console.log('node dist/bench/allreduce.js [--sizes 4,16,64,256] [--iters 10] [--ranks 2] [--backend gloo|nccl] [--async-mb 64] [--timeout 300]');
         process.exit(0);
-      default: throw new Error(`unknown flag ${f} (see --help)`);
+      default:
+        throw new Error(`unknown flag ${f} (see --help)`);
     }
   }
   if (Number.isNaN(a.asyncMb)) {
@@ -70,7 +96,10 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const elementsOf = (mb: number) => Math.max(1, Math.round((mb * MiB) / 4));
 const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -78,14 +107,18 @@ const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify
 // A rank: measures and prints JSON lines {kind: 'size' | 'async' | 'done' | 'error', ...}.
 
 async function rankMain(a: Args): Promise<void> {
-  const rank = Number(process.env.RANK), localRank = Number(process.env.LOCAL_RANK ?? process.env.RANK);
+  const rank = Number(process.env.RANK),
+    localRank = Number(process.env.LOCAL_RANK ?? process.env.RANK);
   if (process.env.OMP_NUM_THREADS) torch.setNumThreads(Number(process.env.OMP_NUM_THREADS));
   let device = 'cpu';
   if (a.backend === 'nccl') {
-    if (!torch.cuda.isAvailable()) throw new Error('--backend nccl needs CUDA, but torch.cuda.isAvailable() is false (this libtorch is CPU-only or no GPU is visible); use --backend gloo');
+    if (!torch.cuda.isAvailable())
+      throw new Error('--backend nccl needs CUDA, but torch.cuda.isAvailable() is false (this libtorch is CPU-only or no GPU is visible); use --backend gloo');
     device = `cuda:${localRank % torch.cuda.deviceCount()}`;
   }
-  const sync = () => { if (device !== 'cpu') torch.cuda.synchronize(); };
+  const sync = () => {
+    if (device !== 'cpu') torch.cuda.synchronize();
+  };
   const g = dist.initProcessGroup({ backend: a.backend, timeout: a.timeoutS * 1000 });
   const W = g.size;
   emit({ kind: 'start', rank, device, threads: torch.getNumThreads() });
@@ -94,7 +127,15 @@ async function rankMain(a: Args): Promise<void> {
       const n = elementsOf(mb);
       const times = torch.scope(() => {
         const t = torch.ones([n], { dtype: 'float32', device });
-        const one = () => { t.fill_(1); sync(); dist.barrier(); const t0 = performance.now(); dist.allReduce(t); sync(); return performance.now() - t0; };
+        const one = () => {
+          t.fill_(1);
+          sync();
+          dist.barrier();
+          const t0 = performance.now();
+          dist.allReduce(t);
+          sync();
+          return performance.now() - t0;
+        };
         one(); // warm-up
         const ms: number[] = [];
         for (let i = 0; i < a.iters; i++) ms.push(one());
@@ -106,12 +147,17 @@ async function rankMain(a: Args): Promise<void> {
     // async: the same all-reduce waited on a worker thread, with a 1 ms timer counting ticks
     const n = elementsOf(a.asyncMb);
     const t = torch.keep(torch.ones([n], { dtype: 'float32', device }));
-    const blocking: { ms: number; ticks: number }[] = [], asyncRuns: { ms: number; ticks: number }[] = [];
+    const blocking: { ms: number; ticks: number }[] = [],
+      asyncRuns: { ms: number; ticks: number }[] = [];
     for (let i = 0; i < 1 + a.iters; i++) {
       for (const mode of ['blocking', 'async'] as const) {
-        t.fill_(1); sync(); dist.barrier();
+        t.fill_(1);
+        sync();
+        dist.barrier();
         let ticks = 0;
-        const timer = setInterval(() => { ticks++; }, 1);
+        const timer = setInterval(() => {
+          ticks++;
+        }, 1);
         const t0 = performance.now();
         if (mode === 'async') {
           const work = dist.allReduce(t, { asyncOp: true })!;
@@ -147,15 +193,21 @@ function runRanks(a: Args, threads: number): Promise<RankOut[]> {
 
 async function parentMain(a: Args): Promise<void> {
   if (a.backend === 'nccl') {
-    if (!torch.cuda.isAvailable()) throw new Error('--backend nccl needs CUDA tensors, but torch.cuda.isAvailable() is false (this libtorch is CPU-only or no GPU is visible); use --backend gloo');
+    if (!torch.cuda.isAvailable())
+      throw new Error(
+        '--backend nccl needs CUDA tensors, but torch.cuda.isAvailable() is false (this libtorch is CPU-only or no GPU is visible); use --backend gloo',
+      );
     if (!dist.isNcclAvailable()) throw new Error('--backend nccl: this libtorch was built without NCCL; use --backend gloo');
-    if (torch.cuda.deviceCount() < a.ranks) console.warn(`warning: ${a.ranks} ranks on ${torch.cuda.deviceCount()} GPU(s): NCCL does not allow two ranks on one GPU`);
+    if (torch.cuda.deviceCount() < a.ranks)
+      console.warn(`warning: ${a.ranks} ranks on ${torch.cuda.deviceCount()} GPU(s): NCCL does not allow two ranks on one GPU`);
   }
   const cores = cpus().length;
   const threads = Math.max(1, Math.floor(cores / a.ranks));
   const cfg = torch.config();
-  console.log(`all-reduce (sum) of float32 tensors, ${a.ranks} local rank(s) over ${a.backend}${a.backend === 'gloo' ? ' on loopback' : ''}; ` +
-    `libtorch ${cfg.torchVersion}, ${cores} cores, OMP_NUM_THREADS ${threads} per rank, load ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `all-reduce (sum) of float32 tensors, ${a.ranks} local rank(s) over ${a.backend}${a.backend === 'gloo' ? ' on loopback' : ''}; ` +
+      `libtorch ${cfg.torchVersion}, ${cores} cores, OMP_NUM_THREADS ${threads} per rank, load ${loadavg()[0].toFixed(2)}`,
+  );
   console.log(`per size: 1 warm-up, ${a.iters} timed iterations, a barrier before each; time = slowest rank's; GB/s = 1e9 bytes/s`);
   const t0 = performance.now();
   const outs = await runRanks(a, threads);
@@ -165,7 +217,14 @@ async function parentMain(a: Args): Promise<void> {
       console.error(`rank ${r} exited with ${o.signal ?? `code ${o.code}`}`);
       const err = o.lines.find((l) => l.kind === 'error');
       if (err) console.error(`  ${err.message}`);
-      if (o.stderr.trim()) console.error(o.stderr.trim().split('\n').map((l) => `  [rank ${r}] ${l}`).join('\n'));
+      if (o.stderr.trim())
+        console.error(
+          o.stderr
+            .trim()
+            .split('\n')
+            .map((l) => `  [rank ${r}] ${l}`)
+            .join('\n'),
+        );
     }
     process.exitCode = 1;
     return;
@@ -178,9 +237,16 @@ async function parentMain(a: Args): Promise<void> {
     const per = outs.map((o) => o.lines.find((l) => l.kind === 'size' && l.mb === mb)!);
     const bytes: number = per[0].bytes;
     const ms = per[0].ms.map((_: number, i: number) => Math.max(...per.map((p) => p.ms[i] as number)));
-    const med = median(ms), algbw = bytes / (med / 1000) / 1e9;
-    console.log(`${(mb + ' MiB').padStart(9)} ${String(bytes / 4).padStart(10)} ${med.toFixed(2).padStart(10)} ${Math.min(...ms).toFixed(2).padStart(9)} ` +
-      `${Math.max(...ms).toFixed(2).padStart(9)} ${algbw.toFixed(3).padStart(11)} ${(algbw * busFactor).toFixed(3).padStart(11)}`);
+    const med = median(ms),
+      algbw = bytes / (med / 1000) / 1e9;
+    console.log(
+      `${(mb + ' MiB').padStart(9)} ${String(bytes / 4).padStart(10)} ${med.toFixed(2).padStart(10)} ${Math.min(...ms)
+        .toFixed(2)
+        .padStart(9)} ` +
+        `${Math.max(...ms)
+          .toFixed(2)
+          .padStart(9)} ${algbw.toFixed(3).padStart(11)} ${(algbw * busFactor).toFixed(3).padStart(11)}`,
+    );
   }
   // async: per rank, the ticks its own event loop served; times as above (slowest rank)
   const as = outs.map((o) => o.lines.find((l) => l.kind === 'async')!);
@@ -188,16 +254,23 @@ async function parentMain(a: Args): Promise<void> {
   const ticksOf = (mode: 'blocking' | 'async') => as.map((x) => median(x[mode].map((r: { ticks: number }) => r.ticks)));
   const bytes: number = as[0].bytes;
   for (const mode of ['blocking', 'async'] as const) {
-    const med = timeOf(mode), algbw = bytes / (med / 1000) / 1e9;
-    console.log(`${a.asyncMb} MiB ${mode === 'async' ? 'asyncOp + await wait()' : 'blocking allReduce    '}: median ${med.toFixed(2)} ms, algbw ${algbw.toFixed(3)} GB/s, ` +
-      `busbw ${(algbw * busFactor).toFixed(3)} GB/s; setInterval(1 ms) ticks during the call (median per rank): ${ticksOf(mode).join(', ')}`);
+    const med = timeOf(mode),
+      algbw = bytes / (med / 1000) / 1e9;
+    console.log(
+      `${a.asyncMb} MiB ${mode === 'async' ? 'asyncOp + await wait()' : 'blocking allReduce    '}: median ${med.toFixed(2)} ms, algbw ${algbw.toFixed(3)} GB/s, ` +
+        `busbw ${(algbw * busFactor).toFixed(3)} GB/s; setInterval(1 ms) ticks during the call (median per rank): ${ticksOf(mode).join(', ')}`,
+    );
   }
-  console.log(`(ticks ≈ ms in flight: the event loop ran while the async all-reduce was waited on; 0: the JS thread was blocked) ` +
-    `total ${((performance.now() - t0) / 1000).toFixed(1)} s, load ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `(ticks ≈ ms in flight: the event loop ran while the async all-reduce was waited on; 0: the JS thread was blocked) ` +
+      `total ${((performance.now() - t0) / 1000).toFixed(1)} s, load ${loadavg()[0].toFixed(2)}`,
+  );
 }
 
 let args: Args;
-try { args = parseArgs(process.argv.slice(2)); } catch (e) {
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (e) {
   console.error(`error: ${(e as Error).message}`);
   process.exit(2);
 }
@@ -207,5 +280,8 @@ if (process.env.RANK !== undefined) {
     process.exitCode = 1;
   });
 } else {
-  parentMain(args).catch((e) => { console.error(`error: ${(e as Error).message}`); process.exitCode = 1; });
+  parentMain(args).catch((e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
 }

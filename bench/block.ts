@@ -19,13 +19,22 @@ const WARMUP = process.env.WARMUP === undefined ? 2 : Number(process.env.WARMUP)
 const [B, T, D, H] = [4, 320, 384, 6];
 const HD = D / H;
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
 
 torch.manualSeed(0);
 const cfg = torch.config();
 console.log(`libtorch ${cfg.torchVersion}; threads ${cfg.threads}; BLAS ${cfg.blas}; allocator ${cfg.allocator}; node ${process.version}`);
-console.log(`attention: ${opIndexOrMissing('scaled_dot_product_attention') >= 0 ? 'fused aten::scaled_dot_product_attention' : 'composed in TS (this libtorch has no aten::scaled_dot_product_attention)'}`);
-console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `attention: ${opIndexOrMissing('scaled_dot_product_attention') >= 0 ? 'fused aten::scaled_dot_product_attention' : 'composed in TS (this libtorch has no aten::scaled_dot_product_attention)'}`,
+);
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 
 const tensorsAtStart = torch.memory().numTensors;
 /** Parameters: created in a scope that returns them, so only they survive. */
@@ -34,8 +43,18 @@ const p = torch.scope(() => {
   const zeros = (n: number) => torch.zeros(n, { requiresGrad: true });
   const ones = (n: number) => torch.ones(n, { requiresGrad: true });
   return {
-    ln1w: ones(D), ln1b: zeros(D), qkvW: w(3 * D, D), qkvB: zeros(3 * D), projW: w(D, D), projB: zeros(D),
-    ln2w: ones(D), ln2b: zeros(D), fc1W: w(4 * D, D), fc1B: zeros(4 * D), fc2W: w(D, 4 * D), fc2B: zeros(D),
+    ln1w: ones(D),
+    ln1b: zeros(D),
+    qkvW: w(3 * D, D),
+    qkvB: zeros(3 * D),
+    projW: w(D, D),
+    projB: zeros(D),
+    ln2w: ones(D),
+    ln2b: zeros(D),
+    fc1W: w(4 * D, D),
+    fc1B: zeros(4 * D),
+    fc2W: w(D, 4 * D),
+    fc2B: zeros(D),
   };
 });
 const params = Object.values(p);
@@ -71,9 +90,15 @@ for (let i = 0; i < WARMUP + ITERS; i++) {
 const tokens = B * T;
 const fwd = 2 * tokens * (D * 3 * D + D * D + 2 * D * 4 * D) + 2 * 2 * B * H * T * T * HD;
 const ms = median(times);
-console.log(`block fwd+bwd (dim ${D}, ${H} heads, ${T} tokens, batch ${B}): median ${ms.toFixed(1)} ms ` +
-  `(min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ${ITERS} iterations after ${WARMUP} warm-ups), ` +
-  `~${((3 * fwd) / (ms / 1e3) / 1e9).toFixed(0)} GFLOP/s of matmul work; loss ${loss.toFixed(6)}`);
+console.log(
+  `block fwd+bwd (dim ${D}, ${H} heads, ${T} tokens, batch ${B}): median ${ms.toFixed(1)} ms ` +
+    `(min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ${ITERS} iterations after ${WARMUP} warm-ups), ` +
+    `~${((3 * fwd) / (ms / 1e3) / 1e9).toFixed(0)} GFLOP/s of matmul work; loss ${loss.toFixed(6)}`,
+);
 const live = torch.memory().numTensors - tensorsAtStart;
 console.log(`live tensors after the loop: ${live} (= ${params.length} parameters + 1 input${live === params.length + 1 ? ', nothing leaked' : ', LEAK'})`);
-console.log(`load average at end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at end: ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);

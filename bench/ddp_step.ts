@@ -40,7 +40,16 @@ import { setUpOptimization, optimizerStep } from '../lib/train/optimization.js';
 
 const dist = torch.distributed;
 
-interface Args { config: string; batch: number | null; steps: number; warmup: number; ranks: number; bucketCapMb: number; findUnused: boolean; timeoutS: number }
+interface Args {
+  config: string;
+  batch: number | null;
+  steps: number;
+  warmup: number;
+  ranks: number;
+  bucketCapMb: number;
+  findUnused: boolean;
+  timeoutS: number;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { config: 'configs/tokenizer_fmnist.yaml', batch: null, steps: 8, warmup: 2, ranks: 2, bucketCapMb: 25, findUnused: false, timeoutS: 600 };
@@ -50,37 +59,69 @@ function parseArgs(argv: string[]): Args {
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
-    const f = argv[i], v = argv[i + 1];
+    const f = argv[i],
+      v = argv[i + 1];
     switch (f) {
-      case '--config': if (!v) throw new Error('--config needs a file'); a.config = v; i++; break;
-      case '--batch': a.batch = int(f, v, 1); i++; break;
-      case '--steps': a.steps = int(f, v, 1); i++; break;
-      case '--warmup': a.warmup = int(f, v, 0); i++; break;
-      case '--ranks': a.ranks = int(f, v, 1); i++; break;
+      case '--config':
+        if (!v) throw new Error('--config needs a file');
+        a.config = v;
+        i++;
+        break;
+      case '--batch':
+        a.batch = int(f, v, 1);
+        i++;
+        break;
+      case '--steps':
+        a.steps = int(f, v, 1);
+        i++;
+        break;
+      case '--warmup':
+        a.warmup = int(f, v, 0);
+        i++;
+        break;
+      case '--ranks':
+        a.ranks = int(f, v, 1);
+        i++;
+        break;
       case '--bucket-cap-mb': {
         const n = Number(v);
         if (!(n > 0)) throw new Error(`--bucket-cap-mb needs a positive number (got ${v ?? 'nothing'})`);
-        a.bucketCapMb = n; i++; break;
+        a.bucketCapMb = n;
+        i++;
+        break;
       }
-      case '--find-unused': a.findUnused = true; break;
-      case '--timeout': a.timeoutS = int(f, v, 1); i++; break;
-      case '-h': case '--help':
-        console.log('node dist/bench/ddp_step.js [--config configs/tokenizer_fmnist.yaml] [--batch N] [--steps 8] [--warmup 2] [--ranks 2] [--bucket-cap-mb 25] [--find-unused] [--timeout 600]');
+      case '--find-unused':
+        a.findUnused = true;
+        break;
+      case '--timeout':
+        a.timeoutS = int(f, v, 1);
+        i++;
+        break;
+      case '-h':
+      case '--help':
+        console.log(
+          'node dist/bench/ddp_step.js [--config configs/tokenizer_fmnist.yaml] [--batch N] [--steps 8] [--warmup 2] [--ranks 2] [--bucket-cap-mb 25] [--find-unused] [--timeout 600]',
+        );
         process.exit(0);
-      default: throw new Error(`unknown flag ${f} (see --help)`);
+      default:
+        throw new Error(`unknown flag ${f} (see --help)`);
     }
   }
   return a;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 
 // ---------------------------------------------------------------------------------------------
 // A rank: prints JSON lines {kind: 'info' | 'step' | 'done' | 'error', ...}.
 
 function rankMain(a: Args): void {
-  const rank = Number(process.env.RANK), worldSize = Number(process.env.WORLD_SIZE ?? 1);
+  const rank = Number(process.env.RANK),
+    worldSize = Number(process.env.WORLD_SIZE ?? 1);
   torch.setNumThreads(Number(process.env.OMP_NUM_THREADS) || 1);
   const cfg = loadTrainerConfig(a.config);
   const P = { ...cfg.params, batch_size: a.batch ?? cfg.params.batch_size, precision: 'fp32' as const };
@@ -96,15 +137,31 @@ function rankMain(a: Args): void {
     // a nominal 1000 (max_steps in the config fixes the schedule's end).
     const opt = setUpOptimization(tok, P, 1000, worldSize);
     torch.manualSeed(P.seed + 1000 + rank); // each rank its own images and diffusion noise
-    const size: number = tok.options.encImgSize, channels: number = tok.options.imageChannels;
+    const size: number = tok.options.encImgSize,
+      channels: number = tok.options.imageChannels;
     const images = torch.keep(torch.rand([B, channels, size, size]));
     const trainable = tok.numParameters({ trainableOnly: true });
-    emit({ kind: 'info', rank, worldSize, threads: torch.getNumThreads(), batch: B, imageSize: size, channels, trainable,
-      lr: opt.lr, buckets: ddp ? ddp.buckets.length : 0, ddp: !!ddp });
+    emit({
+      kind: 'info',
+      rank,
+      worldSize,
+      threads: torch.getNumThreads(),
+      batch: B,
+      imageSize: size,
+      channels,
+      trainable,
+      lr: opt.lr,
+      buckets: ddp ? ddp.buckets.length : 0,
+      ddp: !!ddp,
+    });
 
-    let cpu0 = process.cpuUsage(), wall0 = performance.now();
+    let cpu0 = process.cpuUsage(),
+      wall0 = performance.now();
     for (let i = 0; i < a.warmup + a.steps; i++) {
-      if (i === a.warmup) { cpu0 = process.cpuUsage(); wall0 = performance.now(); }
+      if (i === a.warmup) {
+        cpu0 = process.cpuUsage();
+        wall0 = performance.now();
+      }
       const t0 = performance.now();
       const loss = torch.scope(() => {
         const fwd = () => tok.loss(images, { epoch: 0 });
@@ -121,7 +178,8 @@ function rankMain(a: Args): void {
     }
     // CPU time of this process over the timed steps / (wall time × threads): well below 100% means
     // the rank waited (for its peers, or for a CPU the machine gave to something else).
-    const cpu = process.cpuUsage(cpu0), cpuMs = (cpu.user + cpu.system) / 1000;
+    const cpu = process.cpuUsage(cpu0),
+      cpuMs = (cpu.user + cpu.system) / 1000;
     const cpuShare = cpuMs / ((performance.now() - wall0) * torch.getNumThreads());
     // The ranks must hold the same weights after DDP steps: compare a checksum of them.
     const checksum = torch.scope(() => tok.parameters().reduce((s, p) => s + p.double().sum().item(), 0));
@@ -140,7 +198,20 @@ function runRanks(a: Args, ranks: number, threads: number): Promise<RankOut[]> {
   return runLocalRanks(fileURLToPath(import.meta.url), ranks, threads, a.timeoutS + 60);
 }
 
-interface RunResult { name: string; ranks: number; threads: number; batch: number; cpuShare: number[]; ms: number; fwdBwdMs: number; optMs: number; minMs: number; maxMs: number; perRank: number; total: number }
+interface RunResult {
+  name: string;
+  ranks: number;
+  threads: number;
+  batch: number;
+  cpuShare: number[];
+  ms: number;
+  fwdBwdMs: number;
+  optMs: number;
+  minMs: number;
+  maxMs: number;
+  perRank: number;
+  total: number;
+}
 
 async function measure(a: Args, name: string, ranks: number, threads: number): Promise<RunResult | null> {
   const outs = await runRanks(a, ranks, threads);
@@ -151,7 +222,15 @@ async function measure(a: Args, name: string, ranks: number, threads: number): P
       console.error(`  rank ${r} exited with ${o.signal ?? `code ${o.code}`}`);
       const err = o.lines.find((l) => l.kind === 'error');
       if (err) console.error(`    ${err.message}`);
-      if (o.stderr.trim()) console.error(o.stderr.trim().split('\n').slice(-15).map((l) => `    [rank ${r}] ${l}`).join('\n'));
+      if (o.stderr.trim())
+        console.error(
+          o.stderr
+            .trim()
+            .split('\n')
+            .slice(-15)
+            .map((l) => `    [rank ${r}] ${l}`)
+            .join('\n'),
+        );
     }
     return null;
   }
@@ -159,18 +238,33 @@ async function measure(a: Args, name: string, ranks: number, threads: number): P
   const steps = outs.map((o) => o.lines.filter((l) => l.kind === 'step' && !l.warmup));
   const slowest = (key: string) => steps[0].map((_, i) => Math.max(...steps.map((s) => s[i][key] as number)));
   const ms = slowest('ms');
-  const med = median(ms), perRank = info.batch / (med / 1000);
+  const med = median(ms),
+    perRank = info.batch / (med / 1000);
   const sums = outs.map((o) => o.lines.find((l) => l.kind === 'done')!.checksum as number);
   if (ranks > 1 && sums.some((s) => Math.abs(s - sums[0]) > 1e-6 * Math.max(1, Math.abs(sums[0])))) {
     console.error(`${name}: the ranks' weights differ after the steps (checksums ${sums.join(', ')})`);
     process.exitCode = 1;
   }
   const losses = steps[0].map((s) => (s.loss as number).toFixed(4)).join(' ');
-  console.log(`  ${name}: ${info.trainable} trainable parameters, batch ${info.batch}/rank, lr ${info.lr.toExponential(3)}` +
-    `${info.ddp ? `, ${info.buckets} DDP bucket(s)` : ''}; rank-0 losses ${losses}`);
+  console.log(
+    `  ${name}: ${info.trainable} trainable parameters, batch ${info.batch}/rank, lr ${info.lr.toExponential(3)}` +
+      `${info.ddp ? `, ${info.buckets} DDP bucket(s)` : ''}; rank-0 losses ${losses}`,
+  );
   const cpuShare = outs.map((o) => o.lines.find((l) => l.kind === 'done')!.cpuShare as number);
-  return { name, ranks, threads, batch: info.batch, cpuShare, ms: med, fwdBwdMs: median(slowest('fwdBwdMs')), optMs: median(slowest('optMs')),
-    minMs: Math.min(...ms), maxMs: Math.max(...ms), perRank, total: perRank * ranks };
+  return {
+    name,
+    ranks,
+    threads,
+    batch: info.batch,
+    cpuShare,
+    ms: med,
+    fwdBwdMs: median(slowest('fwdBwdMs')),
+    optMs: median(slowest('optMs')),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    perRank,
+    total: perRank * ranks,
+  };
 }
 
 async function parentMain(a: Args): Promise<void> {
@@ -181,44 +275,60 @@ async function parentMain(a: Args): Promise<void> {
   const runs: { name: string; ranks: number; threads: number }[] = [{ name: '1 rank, plain', ranks: 1, threads: 1 }];
   if (threadsFor(1) > 1) runs.push({ name: '1 rank, plain', ranks: 1, threads: threadsFor(1) });
   if (a.ranks > 1) runs.push({ name: `${a.ranks} ranks, DDP gloo`, ranks: a.ranks, threads: threadsFor(a.ranks) });
-  console.log(`DDP training step, ${a.config} (per-rank batch ${a.batch ?? cfg.params.batch_size}, fp32, random images); ` +
-    `libtorch ${cfgTorch.torchVersion}, ${cores} cores, load ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `DDP training step, ${a.config} (per-rank batch ${a.batch ?? cfg.params.batch_size}, fp32, random images); ` +
+      `libtorch ${cfgTorch.torchVersion}, ${cores} cores, load ${loadavg()[0].toFixed(2)}`,
+  );
   console.log(`each run: ${a.warmup} warm-up + ${a.steps} timed steps (fwd + bwd + clip + AdamW + schedule + EMA); step time = slowest rank's`);
   const t0 = performance.now();
   const results: RunResult[] = [];
   for (const r of runs) {
     const res = await measure(a, `${r.name}, ${r.threads} thread${r.threads > 1 ? 's' : ''}/rank`, r.ranks, r.threads);
-    if (!res) { process.exitCode = 1; return; }
+    if (!res) {
+      process.exitCode = 1;
+      return;
+    }
     results.push(res);
   }
   const header = `${'run'.padEnd(34)} ${'step ms'.padStart(8)} ${'(min–max)'.padStart(15)} ${'fwd+bwd'.padStart(8)} ${'opt'.padStart(6)} ${'img/s/rank'.padStart(11)} ${'img/s total'.padStart(12)}  cpu/(wall×threads) per rank`;
   console.log(header);
   console.log('-'.repeat(header.length));
   for (const r of results) {
-    console.log(`${r.name.padEnd(34)} ${r.ms.toFixed(1).padStart(8)} ${`(${r.minMs.toFixed(0)}–${r.maxMs.toFixed(0)})`.padStart(15)} ` +
-      `${r.fwdBwdMs.toFixed(1).padStart(8)} ${r.optMs.toFixed(1).padStart(6)} ${r.perRank.toFixed(1).padStart(11)} ${r.total.toFixed(1).padStart(12)}  ${r.cpuShare.map((c) => `${(c * 100).toFixed(0)}%`).join(', ')}`);
+    console.log(
+      `${r.name.padEnd(34)} ${r.ms.toFixed(1).padStart(8)} ${`(${r.minMs.toFixed(0)}–${r.maxMs.toFixed(0)})`.padStart(15)} ` +
+        `${r.fwdBwdMs.toFixed(1).padStart(8)} ${r.optMs.toFixed(1).padStart(6)} ${r.perRank.toFixed(1).padStart(11)} ${r.total.toFixed(1).padStart(12)}  ${r.cpuShare.map((c) => `${(c * 100).toFixed(0)}%`).join(', ')}`,
+    );
   }
   const multi = results.find((r) => r.ranks > 1);
   if (multi) {
     for (const base of results.filter((r) => r.ranks === 1)) {
       const eff = multi.total / (multi.ranks * base.total);
-      console.log(`scaling efficiency vs ${base.name}: ${multi.total.toFixed(1)} / (${multi.ranks} × ${base.total.toFixed(1)}) = ${(eff * 100).toFixed(1)}%` +
-        `  (speed-up ${(multi.total / base.total).toFixed(2)}×)`);
+      console.log(
+        `scaling efficiency vs ${base.name}: ${multi.total.toFixed(1)} / (${multi.ranks} × ${base.total.toFixed(1)}) = ${(eff * 100).toFixed(1)}%` +
+          `  (speed-up ${(multi.total / base.total).toFixed(2)}×)`,
+      );
     }
   }
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s, load ${loadavg()[0].toFixed(2)} (the machine is shared: figures are indicative)`);
 }
 
 let args: Args;
-try { args = parseArgs(process.argv.slice(2)); } catch (e) {
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (e) {
   console.error(`error: ${(e as Error).message}`);
   process.exit(2);
 }
 if (process.env.RANK !== undefined) {
-  try { rankMain(args); } catch (e) {
+  try {
+    rankMain(args);
+  } catch (e) {
     emit({ kind: 'error', rank: Number(process.env.RANK), message: (e as Error).message });
     process.exitCode = 1;
   }
 } else {
-  parentMain(args).catch((e) => { console.error(`error: ${(e as Error).message}`); process.exitCode = 1; });
+  parentMain(args).catch((e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
 }

@@ -39,7 +39,10 @@ const env = (name: string, dflt: number): number => {
   const v = process.env[name];
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) { console.error(`bench/fidelity_features: ${name}='${v}' is not a positive integer`); process.exit(1); }
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench/fidelity_features: ${name}='${v}' is not a positive integer`);
+    process.exit(1);
+  }
   return n;
 };
 const THREADS = env('THREADS', 2);
@@ -50,20 +53,27 @@ const CHECK_ROWS = Math.min(4, BATCH);
 const PYTHON = process.env.PYTHON || 'python3';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const mib = (kib: number) => (kib / 1024).toFixed(0);
 /** One result line, the same for both implementations. */
 function line(who: string, secs: number[], rssKiB: number): string {
   const ips = (s: number) => BATCH / s;
   const fmt = (x: number) => x.toFixed(2);
-  return `${who.padEnd(8)}batch ${BATCH}, ${SIZE} px → ${INCEPTION_INPUT_SIZE}: median ${fmt(ips(median(secs)))} img/s ` +
-    `(${fmt(ips(Math.max(...secs)))}, ${fmt(ips(Math.min(...secs)))}), peak RSS ${mib(rssKiB)} MiB`;
+  return (
+    `${who.padEnd(8)}batch ${BATCH}, ${SIZE} px → ${INCEPTION_INPUT_SIZE}: median ${fmt(ips(median(secs)))} img/s ` +
+    `(${fmt(ips(Math.max(...secs)))}, ${fmt(ips(Math.min(...secs)))}), peak RSS ${mib(rssKiB)} MiB`
+  );
 }
 
 torch.setNumThreads(THREADS);
 const cfg = torch.config();
-console.log(`libtorch ${cfg.torchVersion}; threads ${torch.getNumThreads()}; BLAS ${cfg.blas}; node ${process.version}; ` +
-  `batch ${BATCH} × 3 × ${SIZE} × ${SIZE} uint8, features 2048 + logits_unbiased, ${ITERS} iters after 1 warm-up`);
+console.log(
+  `libtorch ${cfg.torchVersion}; threads ${torch.getNumThreads()}; BLAS ${cfg.blas}; node ${process.version}; ` +
+    `batch ${BATCH} × 3 × ${SIZE} × ${SIZE} uint8, features 2048 + logits_unbiased, ${ITERS} iters after 1 warm-up`,
+);
 console.log(`load average at start: ${load()}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'fidelity-features-bench-'));
@@ -99,11 +109,14 @@ const oursRss = process.resourceUsage().maxRSS;
 console.log(line('ours', secs, oursRss));
 
 const rows = checkRows!;
-safetensors.saveFile(new Map([
-  ['images', images],
-  ['ours.2048', torch.keep(rows.narrow(1, 0, 2048).contiguous())],
-  ['ours.logits_unbiased', torch.keep(rows.narrow(1, 2048, 1008).contiguous())],
-]), dataPath);
+safetensors.saveFile(
+  new Map([
+    ['images', images],
+    ['ours.2048', torch.keep(rows.narrow(1, 0, 2048).contiguous())],
+    ['ours.logits_unbiased', torch.keep(rows.narrow(1, 2048, 1008).contiguous())],
+  ]),
+  dataPath,
+);
 
 if (PYTHON === 'none') {
   console.log('PYTHON=none: reference skipped');
@@ -112,7 +125,9 @@ if (PYTHON === 'none') {
   const threads = String(THREADS);
   const r = spawnSync(PYTHON, [script, weightsPath, dataPath, '--json'], {
     env: { ...process.env, THREADS: threads, ITERS: String(ITERS), OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
   });
   if (r.error || r.status !== 0) {
     console.error(`bench/fidelity_features: ${PYTHON} ${script} failed (${r.error?.message ?? `exit ${r.status}`})`);
@@ -123,9 +138,11 @@ if (PYTHON === 'none') {
   const ref = JSON.parse(out.pop()!);
   for (const l of out) console.log(`  ${l}`);
   console.log(line('pytorch', ref.secs, ref.peak_rss_kib));
-  console.log(`features: max|ours − pytorch| / max|pytorch| over the first ${CHECK_ROWS} images: ` +
-    `2048 ${ref.rel_diff_2048.toExponential(2)}, logits_unbiased ${ref.rel_diff_logits_unbiased.toExponential(2)} ` +
-    `(tolerance 1e-5 on 2048: ${ref.rel_diff_2048 <= 1e-5 ? 'ok' : 'MISMATCH'})`);
+  console.log(
+    `features: max|ours − pytorch| / max|pytorch| over the first ${CHECK_ROWS} images: ` +
+      `2048 ${ref.rel_diff_2048.toExponential(2)}, logits_unbiased ${ref.rel_diff_logits_unbiased.toExponential(2)} ` +
+      `(tolerance 1e-5 on 2048: ${ref.rel_diff_2048 <= 1e-5 ? 'ok' : 'MISMATCH'})`,
+  );
   if (!(ref.rel_diff_2048 <= 1e-5)) process.exitCode = 1;
   console.log(`ratio ours time / pytorch time (median): ${(median(secs) / median(ref.secs)).toFixed(2)} (< 1: we are faster)`);
 }

@@ -29,15 +29,25 @@ import { generate } from '../lib/models/gpt/generate.js';
 import { AdamW, paramGroupsWeightDecay, clipGradNorm_ } from '../lib/optim/index.js';
 
 const env = (k: string, d: number) => Number(process.env[k]) || d;
-const ITERS = env('ITERS', 5), SEQS = env('SEQS', 5), SAMPLES = env('SAMPLES', 3), GENS = env('GENS', 1);
+const ITERS = env('ITERS', 5),
+  SEQS = env('SEQS', 5),
+  SAMPLES = env('SAMPLES', 3),
+  GENS = env('GENS', 1);
 const GEN_TOKENS = env('GEN_TOKENS', 32);
-const DIM = env('DIM', 256), HEAD_DEPTH = env('HEAD_DEPTH', 3), HEAD_WIDTH = env('HEAD_WIDTH', 256);
+const DIM = env('DIM', 256),
+  HEAD_DEPTH = env('HEAD_DEPTH', 3),
+  HEAD_WIDTH = env('HEAD_WIDTH', 256);
 const WARMUP = 2;
-const B = 8, L = 32, C = 16, CFG = 4, SDE_STEPS = 250;
+const B = 8,
+  L = 32,
+  C = 16,
+  CFG = 4,
+  SDE_STEPS = 250;
 const GPT_L = { nLayer: 24, nHead: 16, numSlots: L, slotDim: C, numClasses: 1000, clsTokenNum: 1 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const stats = (ms: number[]) => `median ${median(ms).toFixed(1).padStart(8)} ms  (min ${Math.min(...ms).toFixed(1)}, max ${Math.max(...ms).toFixed(1)}, n ${ms.length})`;
+const stats = (ms: number[]) =>
+  `median ${median(ms).toFixed(1).padStart(8)} ms  (min ${Math.min(...ms).toFixed(1)}, max ${Math.max(...ms).toFixed(1)}, n ${ms.length})`;
 const line = (name: string, ms: number[], rate: string) => console.log(`${name.padEnd(62)} ${stats(ms)}  ${rate}`);
 /** Times `body` n times after `warm` warm-ups, each in its own scope; returns the times in ms. */
 function time(n: number, warm: number, body: () => void): number[] {
@@ -63,15 +73,27 @@ console.log(`libtorch ${cfg.torchVersion}, ${torch.getNumThreads()} threads, BLA
 torch.manualSeed(0);
 
 // ---- model, optimizer, data ----
-const gpt = new GPT({ ...GPT_L, dim: DIM }, (d) => new DiffLoss({
-  targetChannels: d.targetChannels, zChannels: d.zChannels, depth: HEAD_DEPTH, width: HEAD_WIDTH, diffusionBatchMul: 4, condMethod: 'concat',
-}));
+const gpt = new GPT(
+  { ...GPT_L, dim: DIM },
+  (d) =>
+    new DiffLoss({
+      targetChannels: d.targetChannels,
+      zChannels: d.zChannels,
+      depth: HEAD_DEPTH,
+      width: HEAD_WIDTH,
+      diffusionBatchMul: 4,
+      condMethod: 'concat',
+    }),
+);
 const head = gpt.diffloss!;
 const nHead = head.numParameters();
-if (nHead !== headParamCount(HEAD_DEPTH, HEAD_WIDTH, DIM, C)) throw new Error(`head parameter count ${nHead} ≠ formula ${headParamCount(HEAD_DEPTH, HEAD_WIDTH, DIM, C)}`);
+if (nHead !== headParamCount(HEAD_DEPTH, HEAD_WIDTH, DIM, C))
+  throw new Error(`head parameter count ${nHead} ≠ formula ${headParamCount(HEAD_DEPTH, HEAD_WIDTH, DIM, C)}`);
 const realL = gptBackboneParamCount({ ...GPT_L, dim: 1024 }) + headParamCount(12, 1536, 1024, C);
-console.log(`GPT-L shape at dim ${DIM}: 24 layers, 16 heads (head_dim ${DIM / 16}), SwiGLU hidden ${ffnHiddenDim(DIM)}, ${L} tokens × ${C} ch + 1 class token, ` +
-  `1000 classes; head ${HEAD_DEPTH} × ${HEAD_WIDTH}, diffusion_batch_mul 4; batch ${B}, float32`);
+console.log(
+  `GPT-L shape at dim ${DIM}: 24 layers, 16 heads (head_dim ${DIM / 16}), SwiGLU hidden ${ffnHiddenDim(DIM)}, ${L} tokens × ${C} ch + 1 class token, ` +
+    `1000 classes; head ${HEAD_DEPTH} × ${HEAD_WIDTH}, diffusion_batch_mul 4; batch ${B}, float32`,
+);
 console.log(`${gpt.numBackboneParameters()} backbone + ${nHead} head parameters (real GPT-L: ${(realL / 1e6).toFixed(1)} M, dim 1024 + 12 × 1536 head)`);
 
 gpt.train();
@@ -93,40 +115,54 @@ const stepMs = time(ITERS, WARMUP, () => {
   if (losses.length === 1) firstNorm = gradNorm.item();
 });
 console.log(`step 1: loss ${losses[0].toFixed(4)}, grad norm ${firstNorm.toFixed(3)}`);
-line(`(a) train step (fwd+bwd+clip+AdamW+zero grad), batch ${B}`, stepMs, `${(B * L / (median(stepMs) / 1e3)).toFixed(0)} tokens/s`);
+line(`(a) train step (fwd+bwd+clip+AdamW+zero grad), batch ${B}`, stepMs, `${((B * L) / (median(stepMs) / 1e3)).toFixed(0)} tokens/s`);
 console.log(`  losses: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
 
 // ---- (b1) backbone with the KV cache: prefill + 31 decode steps on the CFG-doubled batch ----
 gpt.eval();
 const allLabels = torch.scope(() => torch.keep(torch.cat([labels, torch.fullLike(labels, 1000)], 0)));
-const feed = torch.keep(torch.randn(2 * B, C));   // stands in for the sampled token, the same for both halves in generate()
+const feed = torch.keep(torch.randn(2 * B, C)); // stands in for the sampled token, the same for both halves in generate()
 const seqMs = time(SEQS, 1, () => {
   gpt.setupCaches(2 * B, 1 + L);
   try {
     gpt.prefill(allLabels);
-    for (let k = 1; k < L; k++) torch.scope(() => { gpt.decodeStep(feed, k); });
+    for (let k = 1; k < L; k++)
+      torch.scope(() => {
+        gpt.decodeStep(feed, k);
+      });
   } finally {
     gpt.clearCaches();
   }
 });
-line(`(b1) KV-cache backbone: prefill + ${L - 1} decode steps, ${2 * B} rows`, seqMs,
-  `${(B * L / (median(seqMs) / 1e3)).toFixed(0)} tokens/s (${(median(seqMs) / L).toFixed(2)} ms/position)`);
+line(
+  `(b1) KV-cache backbone: prefill + ${L - 1} decode steps, ${2 * B} rows`,
+  seqMs,
+  `${((B * L) / (median(seqMs) / 1e3)).toFixed(0)} tokens/s (${(median(seqMs) / L).toFixed(2)} ms/position)`,
+);
 
 // ---- (b2) the head's sampler: 250 EM steps with CFG on 16 condition rows ----
 const z = torch.keep(torch.randn(2 * B, DIM));
 for (const modelCalls of ['twice', 'once'] as const) {
-  const ms = time(SAMPLES, 1, () => { head.sample(z, { cfg: CFG, modelCalls }); });
-  line(`(b2) head.sample(z (${2 * B}, ${DIM}), cfg ${CFG}), modelCalls '${modelCalls}'`, ms,
-    `${(SDE_STEPS / (median(ms) / 1e3)).toFixed(0)} SDE steps/s`);
+  const ms = time(SAMPLES, 1, () => {
+    head.sample(z, { cfg: CFG, modelCalls });
+  });
+  line(`(b2) head.sample(z (${2 * B}, ${DIM}), cfg ${CFG}), modelCalls '${modelCalls}'`, ms, `${(SDE_STEPS / (median(ms) / 1e3)).toFixed(0)} SDE steps/s`);
 }
 
 // ---- (b3) a full generate() ----
-const genMs = time(GENS, 0, () => { generate(gpt, labels, GEN_TOKENS, { cfgScale: CFG, cfgSchedule: 'linear' }).dispose(); });   // generate returns a kept tensor
-line(`(b3) generate(${B} labels, ${GEN_TOKENS} tokens, cfg ${CFG} linear)`, genMs,
-  `${(median(genMs) / 1e3).toFixed(1)} s total, ${(B * GEN_TOKENS / (median(genMs) / 1e3)).toFixed(1)} tokens/s`);
+const genMs = time(GENS, 0, () => {
+  generate(gpt, labels, GEN_TOKENS, { cfgScale: CFG, cfgSchedule: 'linear' }).dispose();
+}); // generate returns a kept tensor
+line(
+  `(b3) generate(${B} labels, ${GEN_TOKENS} tokens, cfg ${CFG} linear)`,
+  genMs,
+  `${(median(genMs) / 1e3).toFixed(1)} s total, ${((B * GEN_TOKENS) / (median(genMs) / 1e3)).toFixed(1)} tokens/s`,
+);
 
 torch.dispose(tokens, labels, allLabels, feed, z);
 // What should stay alive: the model's parameters (no buffers) and AdamW's two moments per parameter.
 const live = torch.memory().numTensors;
-console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load ${loadavg()[0].toFixed(2)}; ` +
-  `live tensors after: ${live} (model ${params.length + gpt.namedBuffers().length}, AdamW state ${2 * params.length})`);
+console.log(
+  `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load ${loadavg()[0].toFixed(2)}; ` +
+    `live tensors after: ${live} (model ${params.length + gpt.namedBuffers().length}, AdamW state ${2 * params.length})`,
+);

@@ -12,7 +12,9 @@ import { DiT, ditSize } from '../lib/models/tokenizer/dit.js';
 const ITERS = Number(process.env.ITERS) || 10;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 let peakRss = 0;
-const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
 
 function time(name: string, body: () => void): void {
   for (let i = 0; i < 2; i++) torch.scope(body);
@@ -32,12 +34,20 @@ torch.manualSeed(0);
 
 const enc = new VisionTransformer({ ...VIT_SIZES.vit_small_patch16, imgSize: 256, numSlots: 256, dropPathRate: 0.1 }).eval();
 const images = torch.keep(torch.rand(4, 3, 256, 256));
-torch.noGrad(() => time('encoder ViT-S/16 causal, 256 px, 256 slots, batch 4', () => { enc.forward(images, { isCausal: true }); }));
+torch.noGrad(() =>
+  time('encoder ViT-S/16 causal, 256 px, 256 slots, batch 4', () => {
+    enc.forward(images, { isCausal: true });
+  }),
+);
 
 const dit = new DiT({ ...ditSize('DiT-S-2'), inputSize: 16, inChannels: 16, numSlots: 256, slotDim: 16, useRepa: false }).eval();
 const x = torch.keep(torch.randn(8, 16, 16, 16));
 const t = torch.keep(torch.randint(0, 1000, [8]));
 const tokens = torch.keep(torch.randn(8, 256, 16));
-torch.noGrad(() => time('DiT-S-2, 16×16×16 latents + 256 tokens, batch 8', () => { dit.forward(x, t, tokens); }));
+torch.noGrad(() =>
+  time('DiT-S-2, 16×16×16 latents + 256 tokens, batch 8', () => {
+    dit.forward(x, t, tokens);
+  }),
+);
 
 console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; live tensors after: ${torch.memory().numTensors}`);

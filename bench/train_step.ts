@@ -38,11 +38,18 @@ const SIZES = { S: ['vit_small_patch16', 'DiT-S-2'], L: ['vit_base_patch16', 'Di
 const SIZE = (process.env.SIZE || 'S') as keyof typeof SIZES;
 const PRECISION = process.env.PRECISION || 'fp32';
 // Bad settings stop the run before any work, with what was asked (never a silent CPU or fp32 run).
-const fail = (msg: string): never => { console.error(`bench/train_step: ${msg}`); process.exit(1); };
+const fail = (msg: string): never => {
+  console.error(`bench/train_step: ${msg}`);
+  process.exit(1);
+};
 if (!(SIZE in SIZES)) fail(`SIZE '${SIZE}' is not S or L`);
 if (PRECISION !== 'fp32' && PRECISION !== 'bf16') fail(`PRECISION '${PRECISION}' is not fp32 or bf16`);
 let device = 'cpu';
-try { device = resolveDevice(process.env.DEVICE || 'cpu', { what: 'DEVICE' }); } catch (e) { fail((e as Error).message); }
+try {
+  device = resolveDevice(process.env.DEVICE || 'cpu', { what: 'DEVICE' });
+} catch (e) {
+  fail((e as Error).message);
+}
 const type = deviceType(device);
 if (type === 'meta') fail(`DEVICE '${device}': the benchmark needs values; use cpu, cuda or cuda:N`);
 /** CUDA runs asynchronously: wait for the queued kernels before reading the clock. */
@@ -51,19 +58,31 @@ const sync = type === 'cuda' ? () => torch.cuda.synchronize() : () => {};
 const amp = <R>(fn: () => R): R => torch.autocast({ device: type, dtype: 'bfloat16', enabled: PRECISION === 'bf16' }, fn);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const stats = (ms: number[]) => `median ${median(ms).toFixed(1).padStart(8)} ms  (min ${Math.min(...ms).toFixed(1)}, max ${Math.max(...ms).toFixed(1)}, n ${ms.length})`;
+const stats = (ms: number[]) =>
+  `median ${median(ms).toFixed(1).padStart(8)} ms  (min ${Math.min(...ms).toFixed(1)}, max ${Math.max(...ms).toFixed(1)}, n ${ms.length})`;
 
 torch.setNumThreads(Number(process.env.THREADS) || 2);
 const cfg = torch.config();
-console.log(`libtorch ${cfg.torchVersion}, ${torch.getNumThreads()} threads, BLAS ${cfg.blas}, load ${loadavg()[0].toFixed(2)}; ` +
-  `device ${device}, size ${SIZE}, ${PRECISION}`);
+console.log(
+  `libtorch ${cfg.torchVersion}, ${torch.getNumThreads()} threads, BLAS ${cfg.blas}, load ${loadavg()[0].toFixed(2)}; ` +
+    `device ${device}, size ${SIZE}, ${PRECISION}`,
+);
 torch.manualSeed(0);
 
 // ---- model, optimizer, data ----
 const [encoder, ditModel] = SIZES[SIZE];
 const tok = new Tokenizer({
-  encoder, encImgSize: 256, encCausal: true, numSlots: 256, slotDim: 16, dropPathRate: 0.1,
-  normSlots: true, enableNest: true, vae: 'mar', ditModel, useRepa: false,
+  encoder,
+  encImgSize: 256,
+  encCausal: true,
+  numSlots: 256,
+  slotDim: 16,
+  dropPathRate: 0.1,
+  normSlots: true,
+  enableNest: true,
+  vae: 'mar',
+  ditModel,
+  useRepa: false,
 });
 if (tok.latentChannels !== 16 || tok.latentSize !== 16) throw new Error(`expected a 16×16×16 latent, got ${tok.latentChannels}×${tok.latentSize}²`);
 tok.to(device).train();
@@ -72,7 +91,9 @@ const optimizer = new AdamW(paramGroupsWeightDecay(tok, 0.05), { lr: 1e-4, betas
 const images = torch.keep(torch.rand(B, 3, 256, 256, { device }));
 const latents = torch.keep(torch.randn(B, 16, 16, 16, { device }));
 // encoder counts the encoder2slot projection too, as the reference's SlotEncoder: all three numbers must match it
-console.log(`${tok.numParameters({ trainableOnly: true })} trainable parameters (encoder ${tok.encoder.numParameters() + tok.encoder2slot.numParameters()}, DiT ${tok.dit.numParameters()})`);
+console.log(
+  `${tok.numParameters({ trainableOnly: true })} trainable parameters (encoder ${tok.encoder.numParameters() + tok.encoder2slot.numParameters()}, DiT ${tok.dit.numParameters()})`,
+);
 
 /** One training step; returns the loss and the pre-clip gradient norm. */
 function trainStep(): { loss: number; gradNorm: number } {
@@ -105,8 +126,11 @@ console.log(`  losses: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
 // The tokens are encoded once, untimed, in float32 (as both sides do); only the sampling is timed.
 tok.eval();
 const tokens = torch.keep(torch.noGrad(() => tok.encode(images)));
-const keepAll = torch.keep(tok.firstKMask(B, tok.numSlots, device));   // what decode() passes for numTokens = numSlots
-const decode = () => torch.scope(() => { amp(() => tok.sampleLatents(tokens, { dropMask: keepAll, cfg: 3, steps: '25', seed: 0 })); });
+const keepAll = torch.keep(tok.firstKMask(B, tok.numSlots, device)); // what decode() passes for numTokens = numSlots
+const decode = () =>
+  torch.scope(() => {
+    amp(() => tok.sampleLatents(tokens, { dropMask: keepAll, cfg: 3, steps: '25', seed: 0 }));
+  });
 const decodeMs: number[] = [];
 for (let i = 0; i < 1 + DECODES; i++) {
   const t0 = performance.now();
@@ -119,6 +143,9 @@ console.log(`${'decode 4 images, 25 steps, CFG 3 (latents only, no VAE)'.padEnd(
 torch.dispose(images, latents, tokens, keepAll);
 // What should stay alive: the model's parameters and buffer, AdamW's two moments per parameter, and
 // the schedule tables the 1000-step and 25-step diffusions cache (a handful each).
-const live = torch.memory().numTensors, model = params.length + tok.namedBuffers().length;
-console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load ${loadavg()[0].toFixed(2)}; ` +
-  `live tensors after: ${live} (model ${model}, AdamW state ${2 * params.length}, cached schedule tables ${live - model - 2 * params.length})`);
+const live = torch.memory().numTensors,
+  model = params.length + tok.namedBuffers().length;
+console.log(
+  `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load ${loadavg()[0].toFixed(2)}; ` +
+    `live tensors after: ${live} (model ${model}, AdamW state ${2 * params.length}, cached schedule tables ${live - model - 2 * params.length})`,
+);

@@ -13,7 +13,10 @@ const hidden = 64;
 const params = [
   torch.randn(1, hidden).mul(1.0).requiresGrad_(),
   torch.zeros(hidden, { requiresGrad: true }),
-  torch.randn(hidden, 1).mul(1 / Math.sqrt(hidden)).requiresGrad_(),
+  torch
+    .randn(hidden, 1)
+    .mul(1 / Math.sqrt(hidden))
+    .requiresGrad_(),
   torch.zeros(1, { requiresGrad: true }),
 ].map((p) => torch.keep(p.detach().requiresGrad_()));
 const [w1, b1, w2, b2] = params;
@@ -26,7 +29,9 @@ for (let step = 0; step <= 2000; step++) {
     const loss = torch.nn.functional.mseLoss(pred, y);
     for (const p of params) p.grad = null;
     loss.backward();
-    torch.noGrad(() => { for (const p of params) p.sub_(p.grad!, lr); });
+    torch.noGrad(() => {
+      for (const p of params) p.sub_(p.grad!, lr);
+    });
     if (step % 500 === 0) console.log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(5)}`);
   });
 }

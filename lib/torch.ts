@@ -55,5 +55,7 @@ function loadedBlas(): string | null {
     const maps = readFileSync('/proc/self/maps', 'utf8');
     const m = /\/[^\s]*\/(lib(?:openblas|blis|mkl_rt|blas)[^\s/]*\.so[^\s/]*)/.exec(maps);
     return m ? m[1] : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }

@@ -71,13 +71,25 @@ struct DtypeName {
   at::ScalarType type;
 };
 const DtypeName kDtypes[] = {
-    {"float32", at::kFloat},   {"float64", at::kDouble},   {"float16", at::kHalf},
-    {"bfloat16", at::kBFloat16}, {"int64", at::kLong},     {"int32", at::kInt},
-    {"int16", at::kShort},     {"int8", at::kChar},        {"uint8", at::kByte},
-    {"bool", at::kBool},       {"complex64", at::kComplexFloat}, {"complex128", at::kComplexDouble},
+    {"float32", at::kFloat},
+    {"float64", at::kDouble},
+    {"float16", at::kHalf},
+    {"bfloat16", at::kBFloat16},
+    {"int64", at::kLong},
+    {"int32", at::kInt},
+    {"int16", at::kShort},
+    {"int8", at::kChar},
+    {"uint8", at::kByte},
+    {"bool", at::kBool},
+    {"complex64", at::kComplexFloat},
+    {"complex128", at::kComplexDouble},
     // PyTorch's aliases
-    {"float", at::kFloat},     {"double", at::kDouble},    {"half", at::kHalf},
-    {"long", at::kLong},       {"int", at::kInt},          {"short", at::kShort},
+    {"float", at::kFloat},
+    {"double", at::kDouble},
+    {"half", at::kHalf},
+    {"long", at::kLong},
+    {"int", at::kInt},
+    {"short", at::kShort},
 };
 }  // namespace
 
@@ -227,9 +239,8 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     at::set_num_threads(n);
     return info.Env().Undefined();
   });
-  def(env, exports, "getNumThreads", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), at::get_num_threads());
-  });
+  def(env, exports, "getNumThreads",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); });
   def(env, exports, "manualSeed", [](const Napi::CallbackInfo& info) {
     manualSeed(seedArg(info[0]));
     return info.Env().Undefined();
@@ -286,9 +297,8 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     at::GradMode::set_enabled(info[0].As<Napi::Boolean>());
     return Napi::Boolean::New(info.Env(), prev);
   });
-  def(env, exports, "isGradEnabled", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
-  });
+  def(env, exports, "isGradEnabled",
+      [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); });
   // autocastEnter(device, enabled, dtype) → [prevEnabled, prevDtype]; autocastExit(device, prev…)
   def(env, exports, "autocastEnter", [](const Napi::CallbackInfo& info) {
     auto dev = autocastDevice(info[0]);
@@ -315,9 +325,8 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
     r.Set(1u, scalarTypeName(autocastDtype(dev)));
     return r;
   });
-  def(env, exports, "cudaDeviceCount", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), cudaDeviceCount());
-  });
+  def(env, exports, "cudaDeviceCount",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cudaDeviceCount()); });
   // TF32 for CUDA matmul and cuDNN, and cuDNN autotuning (torch.backends.cuda.matmul.allow_tf32,
   // torch.backends.cudnn.allow_tf32 / benchmark). Context flags: settable on any build, they only
   // change CUDA kernels.
@@ -339,8 +348,8 @@ static void initRuntime(Napi::Env env, Napi::Object exports) {
   def(env, exports, "config", [](const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto o = Napi::Object::New(env);
-    o.Set("torchVersion", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
-                              "." + std::to_string(TORCH_VERSION_PATCH));
+    o.Set("torchVersion", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                              std::to_string(TORCH_VERSION_PATCH));
     o.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
     o.Set("threads", at::get_num_threads());
     o.Set("interopThreads", at::get_num_interop_threads());

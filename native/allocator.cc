@@ -61,9 +61,7 @@ struct CountingAllocator final : c10::Allocator {
   }
   c10::DeleterFnPtr raw_deleter() const override { return &countedFree; }
 #if TN_ALLOCATOR_HAS_COPY_DATA
-  void copy_data(void* dest, const void* src, std::size_t count) const override {
-    default_copy_data(dest, src, count);
-  }
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 #endif
 };
 
@@ -110,17 +108,17 @@ void syncExternalMemory(napi_env env) {
 void initAllocator(Napi::Env env, Napi::Object exports) {
   install();
   exports.Set("allocatorStats", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    auto o = Napi::Object::New(info.Env());
-    o.Set("bytes", static_cast<double>(g_bytes.load()));
-    o.Set("peakBytes", static_cast<double>(g_peak.load()));
-    o.Set("blocks", static_cast<double>(g_count.load()));
-    o.Set("backend", g_backend);
-    return o;
-  }));
+                auto o = Napi::Object::New(info.Env());
+                o.Set("bytes", static_cast<double>(g_bytes.load()));
+                o.Set("peakBytes", static_cast<double>(g_peak.load()));
+                o.Set("blocks", static_cast<double>(g_count.load()));
+                o.Set("backend", g_backend);
+                return o;
+              }));
   exports.Set("resetPeakBytes", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    g_peak.store(g_bytes.load());
-    return info.Env().Undefined();
-  }));
+                g_peak.store(g_bytes.load());
+                return info.Env().Undefined();
+              }));
 }
 
 }  // namespace tn

@@ -103,59 +103,85 @@ std::string gib(double bytes) {
 }
 
 void registerDeviceFunctions(Napi::Env env, Napi::Object c) {
-  def(env, c, "currentDevice", [](const Napi::CallbackInfo& info) {
+  def(
+      env, c, "currentDevice",
+      [](const Napi::CallbackInfo& info) {
     requireDevice();
     return Napi::Number::New(info.Env(), c10::cuda::current_device());
-  }, "torch.cuda.currentDevice");
-  def(env, c, "setDevice", [](const Napi::CallbackInfo& info) {
+      },
+      "torch.cuda.currentDevice");
+  def(
+      env, c, "setDevice",
+      [](const Napi::CallbackInfo& info) {
     c10::cuda::set_device(static_cast<c10::DeviceIndex>(deviceArg(info[0])));
     return info.Env().Undefined();
-  }, "torch.cuda.setDevice");
-  def(env, c, "synchronize", [](const Napi::CallbackInfo& info) {
+      },
+      "torch.cuda.setDevice");
+  def(
+      env, c, "synchronize",
+      [](const Napi::CallbackInfo& info) {
     c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(deviceArg(info[0])));
     c10::cuda::device_synchronize();
     return info.Env().Undefined();
-  }, "torch.cuda.synchronize");
-  def(env, c, "memoryAllocated", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), allocated(deviceArg(info[0])));
-  }, "torch.cuda.memoryAllocated");
-  def(env, c, "memoryReserved", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), reserved(deviceArg(info[0])));
-  }, "torch.cuda.memoryReserved");
-  def(env, c, "maxMemoryAllocated", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), peakAllocated(deviceArg(info[0])));
-  }, "torch.cuda.maxMemoryAllocated");
-  def(env, c, "resetPeakMemoryStats", [](const Napi::CallbackInfo& info) {
+      },
+      "torch.cuda.synchronize");
+  def(
+      env, c, "memoryAllocated",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), allocated(deviceArg(info[0]))); },
+      "torch.cuda.memoryAllocated");
+  def(
+      env, c, "memoryReserved",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), reserved(deviceArg(info[0]))); },
+      "torch.cuda.memoryReserved");
+  def(
+      env, c, "maxMemoryAllocated",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), peakAllocated(deviceArg(info[0]))); },
+      "torch.cuda.maxMemoryAllocated");
+  def(
+      env, c, "resetPeakMemoryStats",
+      [](const Napi::CallbackInfo& info) {
     c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(deviceArg(info[0])));
     return info.Env().Undefined();
-  }, "torch.cuda.resetPeakMemoryStats");
-  def(env, c, "emptyCache", [](const Napi::CallbackInfo& info) {
+      },
+      "torch.cuda.resetPeakMemoryStats");
+  def(
+      env, c, "emptyCache",
+      [](const Napi::CallbackInfo& info) {
     requireDevice();
     c10::cuda::CUDACachingAllocator::emptyCache();
     return info.Env().Undefined();
-  }, "torch.cuda.emptyCache");
-  def(env, c, "getDeviceName", [](const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), properties(deviceArg(info[0])).name);
-  }, "torch.cuda.getDeviceName");
-  def(env, c, "getDeviceCapability", [](const Napi::CallbackInfo& info) {
+      },
+      "torch.cuda.emptyCache");
+  def(
+      env, c, "getDeviceName",
+      [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), properties(deviceArg(info[0])).name); },
+      "torch.cuda.getDeviceName");
+  def(
+      env, c, "getDeviceCapability",
+      [](const Napi::CallbackInfo& info) {
     cudaDeviceProp p = properties(deviceArg(info[0]));
     auto r = Napi::Array::New(info.Env(), 2);
     r.Set(0u, p.major);
     r.Set(1u, p.minor);
     return r;
-  }, "torch.cuda.getDeviceCapability");
+      },
+      "torch.cuda.getDeviceCapability");
 }
 
 #else  // no CUDA in this libtorch
 
 void registerDeviceFunctions(Napi::Env env, Napi::Object c) {
-  for (const char* name : {"currentDevice", "setDevice", "synchronize", "memoryAllocated", "memoryReserved",
-                           "maxMemoryAllocated", "resetPeakMemoryStats", "emptyCache", "getDeviceName",
-                           "getDeviceCapability"}) {
-    def(env, c, name, [](const Napi::CallbackInfo& info) -> Napi::Value {
-      TORCH_CHECK(false, "CUDA is not available: this addon was built against libtorch ", torchVersion(), " without CUDA");
-      return info.Env().Undefined();
-    }, std::string("torch.cuda.") + name);
+  for (const char* name :
+       {"currentDevice", "setDevice", "synchronize", "memoryAllocated", "memoryReserved", "maxMemoryAllocated",
+        "resetPeakMemoryStats", "emptyCache", "getDeviceName", "getDeviceCapability"}) {
+    def(
+        env, c, name,
+        [](const Napi::CallbackInfo& info) -> Napi::Value {
+          TORCH_CHECK(false, "CUDA is not available: this addon was built against libtorch ", torchVersion(),
+                      " without CUDA");
+          return info.Env().Undefined();
+        },
+        std::string("torch.cuda.") + name);
   }
 }
 
@@ -169,8 +195,8 @@ std::string cudaMemoryNote() {
   try {
     std::string s;
     for (int d = 0; d < deviceCount(); ++d)
-      s += std::string(s.empty() ? "" : "; ") + "cuda:" + std::to_string(d) + " " + gib(allocated(d)) +
-           " allocated, " + gib(reserved(d)) + " reserved";
+      s += std::string(s.empty() ? "" : "; ") + "cuda:" + std::to_string(d) + " " + gib(allocated(d)) + " allocated, " +
+           gib(reserved(d)) + " reserved";
     return s.empty() ? "" : " [torch.cuda memory now: " + s + "]";
   } catch (...) {
     return "";
@@ -187,16 +213,21 @@ void initCuda(Napi::Env env, Napi::Object exports) {
 #else
   c.Set("built", false);
 #endif
-  def(env, c, "isAvailable", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), deviceCount() > 0);
-  }, "torch.cuda.isAvailable");
-  def(env, c, "deviceCount", [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), deviceCount());
-  }, "torch.cuda.deviceCount");
-  def(env, c, "manualSeedAll", [](const Napi::CallbackInfo& info) {
+  def(
+      env, c, "isAvailable",
+      [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), deviceCount() > 0); },
+      "torch.cuda.isAvailable");
+  def(
+      env, c, "deviceCount",
+      [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), deviceCount()); },
+      "torch.cuda.deviceCount");
+  def(
+      env, c, "manualSeedAll",
+      [](const Napi::CallbackInfo& info) {
     seedAll(seedArg(info[0]));
     return info.Env().Undefined();
-  }, "torch.cuda.manualSeedAll");
+      },
+      "torch.cuda.manualSeedAll");
   registerDeviceFunctions(env, c);
   exports.Set("cuda", c);
 }

@@ -16,15 +16,30 @@ namespace tn {
 namespace {
 
 enum class Kind : uint8_t {
-  Tensor, Int, Float, Bool, Scalar, Str, ScalarType, Layout, MemoryFormat, Device, Generator,
-  IntList, FloatList, BoolList, TensorList, OptTensorList, ScalarList, Unsupported
+  Tensor,
+  Int,
+  Float,
+  Bool,
+  Scalar,
+  Str,
+  ScalarType,
+  Layout,
+  MemoryFormat,
+  Device,
+  Generator,
+  IntList,
+  FloatList,
+  BoolList,
+  TensorList,
+  OptTensorList,
+  ScalarList,
+  Unsupported
 };
 
 const char* kindName(Kind k) {
-  static const char* names[] = {"Tensor", "int", "float", "bool", "Scalar", "str", "ScalarType",
-                                "Layout", "MemoryFormat", "Device", "Generator", "int[]",
-                                "float[]", "bool[]", "Tensor[]", "Tensor?[]", "Scalar[]",
-                                "unsupported"};
+  static const char* names[] = {"Tensor",     "int",    "float",        "bool",      "Scalar",    "str",
+                                "ScalarType", "Layout", "MemoryFormat", "Device",    "Generator", "int[]",
+                                "float[]",    "bool[]", "Tensor[]",     "Tensor?[]", "Scalar[]",  "unsupported"};
   return names[static_cast<int>(k)];
 }
 
@@ -62,18 +77,30 @@ std::unordered_map<std::string, uint32_t>& opIndex() {
 
 Kind scalarKind(const c10::TypePtr& t) {
   switch (t->kind()) {
-    case c10::TypeKind::TensorType: return Kind::Tensor;
-    case c10::TypeKind::IntType: return Kind::Int;
-    case c10::TypeKind::FloatType: return Kind::Float;
-    case c10::TypeKind::BoolType: return Kind::Bool;
-    case c10::TypeKind::NumberType: return Kind::Scalar;
-    case c10::TypeKind::StringType: return Kind::Str;
-    case c10::TypeKind::ScalarTypeType: return Kind::ScalarType;
-    case c10::TypeKind::LayoutType: return Kind::Layout;
-    case c10::TypeKind::MemoryFormatType: return Kind::MemoryFormat;
-    case c10::TypeKind::DeviceObjType: return Kind::Device;
-    case c10::TypeKind::GeneratorType: return Kind::Generator;
-    default: break;
+    case c10::TypeKind::TensorType:
+      return Kind::Tensor;
+    case c10::TypeKind::IntType:
+      return Kind::Int;
+    case c10::TypeKind::FloatType:
+      return Kind::Float;
+    case c10::TypeKind::BoolType:
+      return Kind::Bool;
+    case c10::TypeKind::NumberType:
+      return Kind::Scalar;
+    case c10::TypeKind::StringType:
+      return Kind::Str;
+    case c10::TypeKind::ScalarTypeType:
+      return Kind::ScalarType;
+    case c10::TypeKind::LayoutType:
+      return Kind::Layout;
+    case c10::TypeKind::MemoryFormatType:
+      return Kind::MemoryFormat;
+    case c10::TypeKind::DeviceObjType:
+      return Kind::Device;
+    case c10::TypeKind::GeneratorType:
+      return Kind::Generator;
+    default:
+      break;
   }
   const std::string s = t->str();
   if (s == "SymInt") return Kind::Int;
@@ -96,12 +123,24 @@ void classify(const c10::TypePtr& type, Kind* kind, bool* optional) {
       return;
     }
     switch (scalarKind(e)) {
-      case Kind::Int: *kind = Kind::IntList; return;
-      case Kind::Float: *kind = Kind::FloatList; return;
-      case Kind::Bool: *kind = Kind::BoolList; return;
-      case Kind::Tensor: *kind = Kind::TensorList; return;
-      case Kind::Scalar: *kind = Kind::ScalarList; return;
-      default: *kind = Kind::Unsupported; return;
+      case Kind::Int:
+        *kind = Kind::IntList;
+        return;
+      case Kind::Float:
+        *kind = Kind::FloatList;
+        return;
+      case Kind::Bool:
+        *kind = Kind::BoolList;
+        return;
+      case Kind::Tensor:
+        *kind = Kind::TensorList;
+        return;
+      case Kind::Scalar:
+        *kind = Kind::ScalarList;
+        return;
+      default:
+        *kind = Kind::Unsupported;
+        return;
     }
   }
   *kind = scalarKind(t);
@@ -147,8 +186,8 @@ napi_valuetype typeOf(napi_env env, napi_value v) {
 }
 
 [[noreturn]] void badArg(const ArgInfo& a, const char* want, napi_valuetype got) {
-  static const char* names[] = {"undefined", "null", "boolean", "number", "string", "symbol",
-                                "object", "function", "external", "bigint"};
+  static const char* names[] = {"undefined", "null",   "boolean",  "number",   "string",
+                                "symbol",    "object", "function", "external", "bigint"};
   throw ArgError("argument '" + a.name + "' (" + a.type + ") must be " + want + ", got " +
                  names[static_cast<int>(got)]);
 }
@@ -171,11 +210,9 @@ int64_t integer(napi_env env, napi_value v, const ArgInfo& a) {
   double d;
   napi_get_value_double(env, v, &d);
   if (d != std::floor(d) || !std::isfinite(d))
-    throw ArgError("argument '" + a.name + "' (" + a.type + ") must be an integer, got " +
-                   std::to_string(d));
+    throw ArgError("argument '" + a.name + "' (" + a.type + ") must be an integer, got " + std::to_string(d));
   if (d >= 9223372036854775808.0 || d < -9223372036854775808.0)
-    throw ArgError("argument '" + a.name + "' (" + a.type + ") is out of the int64 range: " +
-                   std::to_string(d));
+    throw ArgError("argument '" + a.name + "' (" + a.type + ") is out of the int64 range: " + std::to_string(d));
   return static_cast<int64_t>(d);
 }
 
@@ -244,11 +281,16 @@ c10::IValue toIValue(napi_env env, napi_value v, const ArgInfo& a) {
     badArg(a, kindName(a.kind), t);
   }
   switch (a.kind) {
-    case Kind::Tensor: return tensorArg(env, v, a);
-    case Kind::Int: return integer(env, v, a);
-    case Kind::Float: return number(env, v, a);
-    case Kind::Bool: return boolean(env, v, a);
-    case Kind::Scalar: return scalar(env, v, a);
+    case Kind::Tensor:
+      return tensorArg(env, v, a);
+    case Kind::Int:
+      return integer(env, v, a);
+    case Kind::Float:
+      return number(env, v, a);
+    case Kind::Bool:
+      return boolean(env, v, a);
+    case Kind::Scalar:
+      return scalar(env, v, a);
     case Kind::Str: {
       if (t != napi_string) badArg(a, "a string", t);
       size_t len;
@@ -257,18 +299,22 @@ c10::IValue toIValue(napi_env env, napi_value v, const ArgInfo& a) {
       napi_get_value_string_utf8(env, v, &s[0], len + 1, &len);
       return s;
     }
-    case Kind::ScalarType: return static_cast<int64_t>(scalarTypeFromJs(env, v));
+    case Kind::ScalarType:
+      return static_cast<int64_t>(scalarTypeFromJs(env, v));
     case Kind::Layout:
-      return enumArg(env, v, a, {{"strided", static_cast<int64_t>(at::kStrided)},
-                                 {"sparse_coo", static_cast<int64_t>(at::kSparse)}});
+      return enumArg(
+          env, v, a,
+          {{"strided", static_cast<int64_t>(at::kStrided)}, {"sparse_coo", static_cast<int64_t>(at::kSparse)}});
     case Kind::MemoryFormat:
       return enumArg(env, v, a,
                      {{"contiguous_format", static_cast<int64_t>(at::MemoryFormat::Contiguous)},
                       {"preserve_format", static_cast<int64_t>(at::MemoryFormat::Preserve)},
                       {"channels_last", static_cast<int64_t>(at::MemoryFormat::ChannelsLast)},
                       {"channels_last_3d", static_cast<int64_t>(at::MemoryFormat::ChannelsLast3d)}});
-    case Kind::Device: return deviceFromJs(env, v);
-    case Kind::Generator: return generatorFromJs(env, v);
+    case Kind::Device:
+      return deviceFromJs(env, v);
+    case Kind::Generator:
+      return generatorFromJs(env, v);
     case Kind::IntList: {
       std::vector<int64_t> xs;
       if (t == napi_number) xs.assign(a.n > 0 ? a.n : 1, integer(env, v, a));
@@ -308,10 +354,10 @@ c10::IValue toIValue(napi_env env, napi_value v, const ArgInfo& a) {
       forEachElement(env, v, a, [&](napi_value e) { xs.push_back(scalar(env, e, a)); });
       return c10::List<at::Scalar>(xs);
     }
-    case Kind::Unsupported: break;
+    case Kind::Unsupported:
+      break;
   }
-  throw ArgError("argument '" + a.name + "' has type " + a.type +
-                 ", which cannot be passed from JavaScript");
+  throw ArgError("argument '" + a.name + "' has type " + a.type + ", which cannot be passed from JavaScript");
 }
 
 // ---- IValue → JS ---------------------------------------------------------------------------
@@ -373,8 +419,7 @@ napi_value fromIValue(napi_env env, c10::IValue&& v) {
     }
     return num(env, s.toDouble());
   }
-  throw std::runtime_error(std::string("cannot return a value of type ") + v.tagKind() +
-                           " to JavaScript");
+  throw std::runtime_error(std::string("cannot return a value of type ") + v.tagKind() + " to JavaScript");
 }
 
 // ---- N-API entry points --------------------------------------------------------------------
@@ -394,8 +439,8 @@ napi_value Call(napi_env env, napi_callback_info cbinfo) {
   static std::vector<c10::IValue> stack;  // reused: no allocation per call
   try {
     if (argc - 1 > op.args.size())
-      throw ArgError(op.fullName + " takes " + std::to_string(op.args.size()) +
-                     " arguments, got " + std::to_string(argc - 1));
+      throw ArgError(op.fullName + " takes " + std::to_string(op.args.size()) + " arguments, got " +
+                     std::to_string(argc - 1));
     napi_value undef;
     napi_get_undefined(env, &undef);
     stack.clear();

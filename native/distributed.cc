@@ -71,7 +71,9 @@ double num(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsNumber()) throw ArgError("argument " + std::to_string(i) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
-bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
+bool flag(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value();
+}
 
 std::vector<at::Tensor> tensorArray(const Napi::Value& v) {
   if (!v.IsArray()) throw ArgError("expected an array of tensors");
@@ -184,7 +186,9 @@ Napi::Value ReleaseStore(const Napi::CallbackInfo& info) {
 
 // ---- collectives ---------------------------------------------------------------------------
 
-Napi::Value workId(Napi::Env env, c10::intrusive_ptr<c10d::Work> w) { return Napi::Number::New(env, works().put(std::move(w))); }
+Napi::Value workId(Napi::Env env, c10::intrusive_ptr<c10d::Work> w) {
+  return Napi::Number::New(env, works().put(std::move(w)));
+}
 
 // allReduce(group, tensors, op) → work id (in place on each tensor).
 Napi::Value AllReduce(const Napi::CallbackInfo& info) {
@@ -296,9 +300,11 @@ Napi::Value NewReducer(const Napi::CallbackInfo& info) {
                                            /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
                                            std::vector<int64_t>{});
 #elif !TORCH_AT_LEAST(2, 0)
-  auto r = std::make_shared<c10d::Reducer>(params, buckets, limits, pg, sparse, cap, findUnused, asView, names, firstCap);
+  auto r =
+      std::make_shared<c10d::Reducer>(params, buckets, limits, pg, sparse, cap, findUnused, asView, names, firstCap);
 #else
-  throw std::runtime_error("DistributedDataParallel needs libtorch 1.13 or >= 2.10 (the c10d::Reducer constructor differs)");
+  throw std::runtime_error(
+      "DistributedDataParallel needs libtorch 1.13 or >= 2.10 (the c10d::Reducer constructor differs)");
 #endif
   auto out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::Number::New(env, reducers().put(r)));

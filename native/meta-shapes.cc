@@ -23,8 +23,9 @@ namespace {
 
 void checkDevice(const at::Tensor& t, const c10::OperatorHandle& op) {
   if (!t.defined() || t.is_meta()) return;
-  TORCH_CHECK(t.is_cpu() && t.dim() == 0, "Expected all tensors to be on the same device, but found at least two devices, meta and ",
-              t.device(), " (in ", op.schema().name(), ")");
+  TORCH_CHECK(t.is_cpu() && t.dim() == 0,
+              "Expected all tensors to be on the same device, but found at least two devices, meta and ", t.device(),
+              " (in ", op.schema().name(), ")");
 }
 
 at::Tensor standIn(const at::Tensor& t, const c10::OperatorHandle& op) {
@@ -44,7 +45,8 @@ c10::IValue toCpu(const c10::IValue& v, const c10::OperatorHandle& op) {
     auto list = v.toList();
     if (list.elementType()->kind() != c10::TypeKind::OptionalType) return v;
     c10::List<c10::optional<at::Tensor>> out;
-    for (const c10::IValue& e : list) out.push_back(e.isNone() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(standIn(e.toTensor(), op)));
+    for (const c10::IValue& e : list)
+      out.push_back(e.isNone() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(standIn(e.toTensor(), op)));
     return out;
   }
   return v;
@@ -83,7 +85,8 @@ void viaCpu(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     int written = -1;  // the argument this return is (in-place and out= ops return what they wrote)
     if (ra && ra->isWrite())
       for (size_t i = 0; i < n; ++i)
-        if (schema.arguments()[i].alias_info() && *schema.arguments()[i].alias_info() == *ra) written = static_cast<int>(i);
+        if (schema.arguments()[i].alias_info() && *schema.arguments()[i].alias_info() == *ra)
+          written = static_cast<int>(i);
     if (written >= 0 && original[written].isTensor()) {
       at::Tensor meta = original[written].toTensor();
       if (r.isTensor() && meta.sizes() != r.toTensor().sizes()) meta.resize_(r.toTensor().sizes());
@@ -105,7 +108,8 @@ void initMetaShapes(Napi::Env env, Napi::Object exports) {
   // metaViaCpu(['convolution', 'where.self', ...]): registers the stand-in Meta kernel for each op.
   def(env, exports, "metaViaCpu", [](const Napi::CallbackInfo& info) {
     auto names = info[0].As<Napi::Array>();
-    auto lib = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::Meta, __FILE__, __LINE__);
+    auto lib =
+        std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::Meta, __FILE__, __LINE__);
     for (uint32_t i = 0; i < names.Length(); ++i) {
       std::string name = names.Get(i).As<Napi::String>().Utf8Value();
       lib->impl(name.c_str(), torch::CppFunction::makeFromBoxedFunction<&viaCpu>());

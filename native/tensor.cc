@@ -85,8 +85,8 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
   size_t need = t.numel() * t.element_size();
   if (need != bytes)
-    throw ArgError("data has " + std::to_string(bytes) + " bytes but shape " + c10::str(t.sizes()) +
-                   " of " + scalarTypeName(dt) + " needs " + std::to_string(need));
+    throw ArgError("data has " + std::to_string(bytes) + " bytes but shape " + c10::str(t.sizes()) + " of " +
+                   scalarTypeName(dt) + " needs " + std::to_string(need));
   if (bytes) std::memcpy(t.data_ptr(), data, bytes);
   syncExternalMemory(env);
   return Napi::Number::New(env, tensors().put(std::move(t)));
@@ -156,10 +156,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   std::vector<at::Tensor> inputs = tensorList(info[4]);
   TORCH_CHECK(t.requires_grad(), "element 0 of tensors does not require grad and does not have a grad_fn");
   if (!grad.defined())
-    TORCH_CHECK(t.numel() == 1, "grad can be implicitly created only for scalar outputs (shape ",
-                t.sizes(), ")");
-  torch::autograd::backward({t}, {grad}, retain ? c10::optional<bool>(true) : c10::optional<bool>(),
-                            create, inputs);
+    TORCH_CHECK(t.numel() == 1, "grad can be implicitly created only for scalar outputs (shape ", t.sizes(), ")");
+  torch::autograd::backward({t}, {grad}, retain ? c10::optional<bool>(true) : c10::optional<bool>(), create, inputs);
   return info.Env().Undefined();
 }
 
@@ -172,9 +170,9 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
   bool create = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
   bool allowUnused = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   if (gradOutputs.empty()) gradOutputs.resize(outputs.size());
-  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs,
-                                     retain || create ? c10::optional<bool>(true) : c10::optional<bool>(),
-                                     create, allowUnused);
+  auto grads =
+      torch::autograd::grad(outputs, inputs, gradOutputs,
+                            retain || create ? c10::optional<bool>(true) : c10::optional<bool>(), create, allowUnused);
   auto arr = Napi::Array::New(env, grads.size());
   for (size_t i = 0; i < grads.size(); ++i) {
     if (grads[i].defined()) arr.Set(static_cast<uint32_t>(i), tensors().put(grads[i]));
@@ -201,12 +199,10 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
       return Napi::Boolean::New(info.Env(), false);
     }
   });
-  def(env, exports, "shape", [](const Napi::CallbackInfo& info) {
-    return intArray(info.Env(), tensorAt(info, 0).sizes());
-  });
-  def(env, exports, "strides", [](const Napi::CallbackInfo& info) {
-    return intArray(info.Env(), tensorAt(info, 0).strides());
-  });
+  def(env, exports, "shape",
+      [](const Napi::CallbackInfo& info) { return intArray(info.Env(), tensorAt(info, 0).sizes()); });
+  def(env, exports, "strides",
+      [](const Napi::CallbackInfo& info) { return intArray(info.Env(), tensorAt(info, 0).strides()); });
   def(env, exports, "dim", [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(tensorAt(info, 0).dim()));
   });
@@ -216,39 +212,37 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
   def(env, exports, "dtype", [](const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), scalarTypeName(tensorAt(info, 0).scalar_type()));
   });
-  def(env, exports, "device", [](const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), deviceString(tensorAt(info, 0)));
-  });
+  def(env, exports, "device",
+      [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), deviceString(tensorAt(info, 0))); });
   def(env, exports, "storageOffset", [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(tensorAt(info, 0).storage_offset()));
   });
-  def(env, exports, "isContiguous", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), tensorAt(info, 0).is_contiguous());
-  });
+  def(env, exports, "isContiguous",
+      [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tensorAt(info, 0).is_contiguous()); });
   def(env, exports, "sameStorage", [](const Napi::CallbackInfo& info) {
     const at::Tensor& a = tensorAt(info, 0);
     const at::Tensor& b = tensorAt(info, 1);
     return Napi::Boolean::New(info.Env(), a.has_storage() && b.has_storage() &&
                                               a.storage().unsafeGetStorageImpl() == b.storage().unsafeGetStorageImpl());
   });
-  def(env, exports, "requiresGrad", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), tensorAt(info, 0).requires_grad());
-  });
+  def(env, exports, "requiresGrad",
+      [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tensorAt(info, 0).requires_grad()); });
   def(env, exports, "setRequiresGrad", [](const Napi::CallbackInfo& info) {
     at::Tensor t = tensorAt(info, 0);
     bool wanted = info[1].As<Napi::Boolean>();
     if (!t.is_leaf()) {
       // As PyTorch: a non-leaf's flag comes from its graph; only asking to keep it is allowed.
-      TORCH_CHECK(wanted, "you can only change requires_grad flags of leaf variables. If you want to use a "
-                  "computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
+      TORCH_CHECK(
+          wanted,
+          "you can only change requires_grad flags of leaf variables. If you want to use a "
+          "computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().");
       return info.Env().Undefined();
     }
     t.set_requires_grad(wanted);
     return info.Env().Undefined();
   });
-  def(env, exports, "isLeaf", [](const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), tensorAt(info, 0).is_leaf());
-  });
+  def(env, exports, "isLeaf",
+      [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tensorAt(info, 0).is_leaf()); });
   def(env, exports, "gradFn", [](const Napi::CallbackInfo& info) -> Napi::Value {
     const auto& fn = tensorAt(info, 0).grad_fn();  // null for leaves
     if (!fn) return info.Env().Null();
@@ -270,12 +264,11 @@ void initTensorApi(Napi::Env env, Napi::Object exports) {
       // The checks PyTorch makes when .grad is assigned.
       TORCH_CHECK(g.sizes() == t.sizes(), "assigned grad has data of a different size: ", g.sizes(),
                   " vs the tensor's ", t.sizes());
-      TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has data of a different type: ",
-                  g.scalar_type(), " vs the tensor's ", t.scalar_type());
+      TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has data of a different type: ", g.scalar_type(),
+                  " vs the tensor's ", t.scalar_type());
       TORCH_CHECK(g.device() == t.device(), "assigned grad has data located on a different device");
       t.mutable_grad() = g;
-    }
-    else t.mutable_grad().reset();
+    } else t.mutable_grad().reset();
     return info.Env().Undefined();
   });
 }

@@ -4,9 +4,9 @@
 // Used by CMakeLists.txt (--cmake-prefix, --nccl-include) and binding.gyp (--include, --libdir,
 // --libs, --cflags, --defines).
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const { execFileSync } = require('child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
 function configIn(prefix) {
   for (const rel of ['share/cmake/Torch/TorchConfig.cmake']) {
@@ -17,8 +17,11 @@ function configIn(prefix) {
 }
 
 function multiarch() {
-  try { return execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu'; }
-  catch { return 'x86_64-linux-gnu'; }
+  try {
+    return execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu';
+  } catch {
+    return 'x86_64-linux-gnu';
+  }
 }
 
 function find() {
@@ -33,12 +36,16 @@ function find() {
   } else tried.push('LIBTORCH: not set');
 
   try {
-    const dir = execFileSync('python3', ['-c', 'import os, torch; print(os.path.dirname(torch.__file__))'],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dir = execFileSync('python3', ['-c', 'import os, torch; print(os.path.dirname(torch.__file__))'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     const cfg = configIn(dir);
     if (cfg) return { how: `Python torch at ${dir}`, prefix: dir, config: cfg, include: path.join(dir, 'include'), libdir: path.join(dir, 'lib') };
     tried.push(`Python torch at ${dir}: no TorchConfig.cmake`);
-  } catch { tried.push("Python torch: 'python3 -c \"import torch\"' failed"); }
+  } catch {
+    tried.push('Python torch: \'python3 -c "import torch"\' failed');
+  }
 
   const arch = multiarch();
   const sysCfg = `/usr/lib/${arch}/cmake/Torch/TorchConfig.cmake`;
@@ -73,8 +80,7 @@ function targets(cfgFile) {
   if (!fs.existsSync(file)) throw new Error(`libtorch's ${file} not found (next to ${cfgFile}): cannot tell its compile definitions`);
   const text = fs.readFileSync(file, 'utf8');
   const defines = new Set();
-  for (const m of text.matchAll(/INTERFACE_COMPILE_DEFINITIONS\s+"([^"]*)"/g))
-    for (const d of m[1].split(';')) if (d && !d.includes('$<')) defines.add(d);
+  for (const m of text.matchAll(/INTERFACE_COMPILE_DEFINITIONS\s+"([^"]*)"/g)) for (const d of m[1].split(';')) if (d && !d.includes('$<')) defines.add(d);
   return { cuda: /add_library\(c10_cuda\s/.test(text), nccl: defines.has('USE_C10D_NCCL'), defines: [...defines] };
 }
 
@@ -95,13 +101,19 @@ function headerDirs(found) {
 
 function cudaInclude(found) {
   const dir = firstDir(headerDirs(found), 'cuda_runtime_api.h');
-  if (!dir) throw new Error(`libtorch at ${found.prefix} has CUDA, but cuda_runtime_api.h was not found (set CUDA_HOME to the CUDA toolkit, or pip install the nvidia-cuda-runtime wheel next to torch)`);
+  if (!dir)
+    throw new Error(
+      `libtorch at ${found.prefix} has CUDA, but cuda_runtime_api.h was not found (set CUDA_HOME to the CUDA toolkit, or pip install the nvidia-cuda-runtime wheel next to torch)`,
+    );
   return dir;
 }
 
 function ncclInclude(found) {
   const dir = firstDir([process.env.NCCL_HOME && path.join(process.env.NCCL_HOME, 'include'), ...headerDirs(found)], 'nccl.h');
-  if (!dir) throw new Error(`libtorch at ${found.prefix} was built with NCCL (its targets define USE_C10D_NCCL), but nccl.h was not found (set NCCL_HOME, or pip install the nvidia-nccl wheel next to torch)`);
+  if (!dir)
+    throw new Error(
+      `libtorch at ${found.prefix} was built with NCCL (its targets define USE_C10D_NCCL), but nccl.h was not found (set NCCL_HOME, or pip install the nvidia-nccl wheel next to torch)`,
+    );
   return dir;
 }
 
@@ -111,7 +123,10 @@ function cudartLib(includeDir) {
   for (const sub of ['lib64', 'lib']) {
     const dir = path.join(includeDir, '..', sub);
     if (!fs.existsSync(dir)) continue;
-    const so = fs.readdirSync(dir).filter((f) => /^libcudart\.so(\.\d+)*$/.test(f)).sort()[0];
+    const so = fs
+      .readdirSync(dir)
+      .filter((f) => /^libcudart\.so(\.\d+)*$/.test(f))
+      .sort()[0];
     if (so) return { dir, file: so };
   }
   throw new Error(`libcudart.so not found next to ${includeDir} (in ../lib64 or ../lib)`);
@@ -119,7 +134,12 @@ function cudartLib(includeDir) {
 
 function main() {
   let found;
-  try { found = find(); } catch (e) { process.stderr.write(`${e.message}\n`); process.exit(1); }
+  try {
+    found = find();
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
   const mode = process.argv[2] || '--describe';
   const f = flags(found.config);
   try {
@@ -134,11 +154,19 @@ function main() {
     };
     if (mode !== '--describe') process.stderr.write(`semanticist-ts: using ${found.how}${t.cuda ? ' (CUDA' + (t.nccl ? ', NCCL)' : ')') : ''}\n`);
     switch (mode) {
-      case '--cmake-prefix': process.stdout.write(found.prefix); break;
-      case '--include': process.stdout.write([found.include, path.join(found.include, 'torch/csrc/api/include'), ...extra()].join(' ')); break;
+      case '--cmake-prefix':
+        process.stdout.write(found.prefix);
+        break;
+      case '--include':
+        process.stdout.write([found.include, path.join(found.include, 'torch/csrc/api/include'), ...extra()].join(' '));
+        break;
       // CMakeLists.txt: CUDA's headers come with libtorch's targets (FindCUDAToolkit), nccl.h does not.
-      case '--nccl-include': process.stdout.write(t.cuda && t.nccl ? ncclInclude(found) : ''); break;
-      case '--libdir': process.stdout.write(found.libdir); break;
+      case '--nccl-include':
+        process.stdout.write(t.cuda && t.nccl ? ncclInclude(found) : '');
+        break;
+      case '--libdir':
+        process.stdout.write(found.libdir);
+        break;
       case '--libs': {
         // CUDA builds: link torch_cuda/c10_cuda too (with --no-as-needed in binding.gyp), or CUDA
         // stays unregistered and torch.cuda.isAvailable() is false.
@@ -153,11 +181,19 @@ function main() {
       // Preprocessor names for binding.gyp: libtorch's own (see targets()) plus, with CUDA, ours
       // (TN_WITH_CUDA: native/cuda.cc's CUDA half) and USE_CUDA, as libtorch itself was compiled
       // (its headers key some struct layouts on it). CMakeLists.txt adds the same two.
-      case '--defines': process.stdout.write([...t.defines, ...(t.cuda ? ['TN_WITH_CUDA', 'USE_CUDA'] : [])].join(' ')); break;
-      case '--cflags': process.stdout.write(`-D_GLIBCXX_USE_CXX11_ABI=${f.abi} -std=gnu++${f.std}`); break;
-      default: process.stdout.write(JSON.stringify({ ...found, ...f, ...t, extraInclude: extra() }, null, 2) + '\n');
+      case '--defines':
+        process.stdout.write([...t.defines, ...(t.cuda ? ['TN_WITH_CUDA', 'USE_CUDA'] : [])].join(' '));
+        break;
+      case '--cflags':
+        process.stdout.write(`-D_GLIBCXX_USE_CXX11_ABI=${f.abi} -std=gnu++${f.std}`);
+        break;
+      default:
+        process.stdout.write(JSON.stringify({ ...found, ...f, ...t, extraInclude: extra() }, null, 2) + '\n');
     }
-  } catch (e) { process.stderr.write(`${e.message}\n`); process.exit(1); }
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
 }
 
 if (require.main === module) main();

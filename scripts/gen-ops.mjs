@@ -1,30 +1,101 @@
 #!/usr/bin/env node
 // Writes lib/generated/aten-ops.ts: TypeScript signatures for torch.ops.aten, generated from the
 // operator schemas of the libtorch the addon is linked against (so they match it exactly).
+//
+// The schemas come from the built addon (the dispatcher's own, in its order: the order in which
+// torch.ops.aten.name(...) tries the overloads at run time). Without a built addon (a fresh clone:
+// npm run typecheck) they come from the headers of the libtorch the addon would be built against
+// (scripts/op-schemas-headers.mjs; found as the build finds it, scripts/find-libtorch.cjs). Those
+// typings hold the same signatures (test/gen-ops.test.ts checks it) but for two things: a name's
+// overloads are listed in the header's order (TypeScript types an unnamed call by the first that
+// fits), and the few operators libtorch registers outside its native_functions list (quantized
+// RNNs, distributed autograd) are missing, so code calling them fails to typecheck there rather
+// than passing unchecked.
+//   --from addon|headers   the source (default: the addon if it is built, else the headers)
+//   --include DIR          the libtorch include folder for --from headers (default: as the build finds it)
+//   --out FILE             where to write (default lib/generated/aten-ops.ts)
 import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { headerSchemas } from './op-schemas-headers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { values: opts } = parseArgs({ options: { from: { type: 'string' }, include: { type: 'string' }, out: { type: 'string' } } });
 const addon = process.env.TORCHNODE_ADDON ?? join(root, 'build/Release/torchnode.node');
-if (!existsSync(addon)) {
-  console.error(`gen-ops: ${addon} not found; build the addon first (npm run build:native)`);
-  process.exit(1);
+const from = opts.from ?? (existsSync(addon) ? 'addon' : 'headers');
+if (from !== 'addon' && from !== 'headers') throw new Error(`gen-ops: --from must be addon or headers, not '${from}'`);
+if (opts.include && from !== 'headers') throw new Error('gen-ops: --include is for --from headers');
+
+/** [{ full: 'aten::name.overload', info: opSchema-shaped }], the libtorch version, and where from. */
+function schemas() {
+  if (from === 'addon') {
+    if (!existsSync(addon)) {
+      console.error(`gen-ops: ${addon} not found; build the addon first (npm run build:native), or use --from headers`);
+      process.exit(1);
+    }
+    const native = require(addon);
+    const ops = [];
+    for (const full of native.listOps()) {
+      if (!full.startsWith('aten::')) continue;
+      const rest = full.slice(6);
+      const dot = rest.indexOf('.');
+      const idx = native.resolveOp(dot < 0 ? rest : rest.slice(0, dot), dot < 0 ? '' : rest.slice(dot + 1));
+      if (idx >= 0) ops.push({ full, info: native.opSchema(idx) });
+    }
+    return { ops, torchVersion: native.config().torchVersion, source: 'the operator schemas of the linked libtorch' };
+  }
+  let include = opts.include;
+  if (!include) {
+    try {
+      include = require('./find-libtorch.cjs').find().include;
+    } catch (e) {
+      console.error(`gen-ops: no built addon at ${addon}, and no libtorch headers to read the schemas from:\n${e.message}`);
+      process.exit(1);
+    }
+  }
+  const h = headerSchemas(resolve(include));
+  return { ops: h.ops, torchVersion: h.torchVersion, source: `${h.file} (no built addon)` };
 }
-const native = createRequire(import.meta.url)(addon);
 
 const argTypes = {
-  Tensor: 'Tensor', int: 'number', float: 'number', bool: 'boolean', Scalar: 'number | boolean', str: 'string',
-  ScalarType: 'DType', Layout: 'string', MemoryFormat: 'string', Device: 'string', Generator: 'Generator',
-  'int[]': 'number | readonly number[]', 'float[]': 'number | readonly number[]', 'bool[]': 'boolean | readonly boolean[]',
-  'Tensor[]': 'readonly Tensor[]', 'Tensor?[]': 'readonly (Tensor | null)[]', 'Scalar[]': 'readonly number[]',
+  Tensor: 'Tensor',
+  int: 'number',
+  float: 'number',
+  bool: 'boolean',
+  Scalar: 'number | boolean',
+  str: 'string',
+  ScalarType: 'DType',
+  Layout: 'string',
+  MemoryFormat: 'string',
+  Device: 'string',
+  Generator: 'Generator',
+  'int[]': 'number | readonly number[]',
+  'float[]': 'number | readonly number[]',
+  'bool[]': 'boolean | readonly boolean[]',
+  'Tensor[]': 'readonly Tensor[]',
+  'Tensor?[]': 'readonly (Tensor | null)[]',
+  'Scalar[]': 'readonly number[]',
 };
 
 function retType(t) {
   const base = t.replace(/\?$/, '');
-  const map = { Tensor: 'Tensor', 'Tensor[]': 'Tensor[]', int: 'number', SymInt: 'number', float: 'number', bool: 'boolean',
-    Scalar: 'number | boolean', 'int[]': 'number[]', 'SymInt[]': 'number[]', 'float[]': 'number[]', str: 'string', ScalarType: 'DType' };
+  const map = {
+    Tensor: 'Tensor',
+    'Tensor[]': 'Tensor[]',
+    int: 'number',
+    SymInt: 'number',
+    float: 'number',
+    bool: 'boolean',
+    Scalar: 'number | boolean',
+    'int[]': 'number[]',
+    'SymInt[]': 'number[]',
+    'float[]': 'number[]',
+    str: 'string',
+    ScalarType: 'DType',
+  };
   const ts = map[base] ?? 'unknown';
   return t.endsWith('?') ? `${ts} | null` : ts;
 }
@@ -33,7 +104,8 @@ const ident = (s) => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : JSON.stringify(s));
 const argName = (s) => (['function', 'default', 'var', 'in', 'new', 'class', 'delete', 'this'].includes(s) ? `${s}_` : s);
 
 function signature(info) {
-  const pos = [], kw = [];
+  const pos = [],
+    kw = [];
   for (const a of info.args) {
     if (a.kind === 'unsupported') return null;
     let t = argTypes[a.kind];
@@ -59,16 +131,13 @@ function signature(info) {
   return `(${params.join(', ')}): ${ret}`;
 }
 
+const { ops, torchVersion, source } = schemas();
 const byName = new Map();
-for (const full of native.listOps()) {
-  if (!full.startsWith('aten::')) continue;
+for (const { full, info } of ops) {
   const rest = full.slice(6);
   const dot = rest.indexOf('.');
   const name = dot < 0 ? rest : rest.slice(0, dot);
   const ov = dot < 0 ? '' : rest.slice(dot + 1);
-  const idx = native.resolveOp(name, ov);
-  if (idx < 0) continue;
-  const info = native.opSchema(idx);
   const sig = signature(info);
   if (!sig) continue;
   if (!byName.has(name)) byName.set(name, []);
@@ -76,8 +145,8 @@ for (const full of native.listOps()) {
 }
 
 const lines = [
-  '// Generated by scripts/gen-ops.mjs from the operator schemas of the linked libtorch. Do not edit.',
-  `// libtorch ${native.config().torchVersion}: ${byName.size} operators.`,
+  `// Generated by scripts/gen-ops.mjs from ${source}. Do not edit.`,
+  `// libtorch ${torchVersion}: ${byName.size} operators.`,
   "import type { Tensor } from '../core/tensor.js';",
   "import type { Generator } from '../core/random.js';",
   "import type { DType } from '../core/dtype.js';",
@@ -94,7 +163,7 @@ for (const name of [...byName.keys()].sort()) {
   count += ovs.length;
 }
 lines.push('}', '');
-const out = join(root, 'lib/generated/aten-ops.ts');
+const out = resolve(opts.out ?? join(root, 'lib/generated/aten-ops.ts'));
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, lines.join('\n'));
-console.log(`gen-ops: ${count} overloads of ${byName.size} aten operators → ${out}`);
+console.log(`gen-ops: ${count} overloads of ${byName.size} aten operators from ${from === 'addon' ? 'the addon' : source} → ${out}`);

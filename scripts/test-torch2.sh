@@ -30,6 +30,7 @@ echo "test-torch2: torch $version in $torchdir ($((SECONDS - t0)) s)"
 
 LIBTORCH="$torchdir" npx cmake-js compile --out build-torch2 >build-torch2.log 2>&1 || { tail -40 build-torch2.log; exit 1; }
 export TORCHNODE_ADDON="$root/build-torch2/Release/torchnode.node"
+export LIBTORCH="$torchdir"   # test/gen-ops.test.ts compares this libtorch's headers with the addon
 got="$(node -p "require(process.env.TORCHNODE_ADDON).config().torchVersion")"
 [ "$got" = "${version%%+*}" ] || { echo "test-torch2: the addon in build-torch2 reports libtorch $got, not $version" >&2; exit 1; }
 echo "test-torch2: addon built against libtorch $got ($((SECONDS - t0)) s)"

@@ -20,7 +20,7 @@ function makeParts(seed: number) {
 
 function step(p: ReturnType<typeof makeParts>, i: number): number {
   return torch.scope(() => {
-    const x = torch.randn(16, 4);           // drawn from the default generator: resume must restore it
+    const x = torch.randn(16, 4); // drawn from the default generator: resume must restore it
     const loss = torch.nn.functional.mseLoss(p.model.forward(x) as torch.Tensor, x.sum(1, true).sin());
     p.optimizer.zeroGrad();
     loss.backward();
@@ -40,14 +40,15 @@ test('resume from a checkpoint continues exactly as the uninterrupted run', () =
   const b = makeParts(1);
   for (let i = 0; i < 5; i++) step(b, i);
   saveCheckpoint(join(dir, 'models'), 5, b, { data: { epoch: 0, batch: 5 }, configText: 'x: 1\n' });
-  const c = makeParts(99);                  // different init: everything must come from the checkpoint
+  const c = makeParts(99); // different init: everything must come from the checkpoint
   const meta = loadCheckpoint(latestCheckpoint(join(dir, 'models'))!, c);
   assert.equal(meta.step, 5);
   assert.deepEqual(meta.data, { epoch: 0, batch: 5 });
   const resumed: number[] = [];
   for (let i = 5; i < 10; i++) resumed.push(step(c, i));
   assert.deepEqual(resumed, ref.slice(5));
-  const ea = a.ema.stateDict(), ec = c.ema.stateDict();
+  const ea = a.ema.stateDict(),
+    ec = c.ema.stateDict();
   for (const k of Object.keys(ea)) assert.ok(ea[k].equal(ec[k]), `ema ${k}`);
 });
 
@@ -55,11 +56,21 @@ test('partial folders are ignored; only the newest `keep` checkpoints stay', () 
   const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'models');
   const p = makeParts(2);
   for (const s of [10, 20, 30]) saveCheckpoint(dir, s, p, { data: { epoch: 0, batch: s }, keep: 2 });
-  assert.deepEqual(listCheckpoints(dir).map((e) => e.step), [20, 30]);
-  mkdirSync(join(dir, 'step40'));            // a folder without complete.json (e.g. copied by hand, unfinished)
+  assert.deepEqual(
+    listCheckpoints(dir).map((e) => e.step),
+    [20, 30],
+  );
+  mkdirSync(join(dir, 'step40')); // a folder without complete.json (e.g. copied by hand, unfinished)
   mkdirSync(join(dir, '.step50.partial-123'));
   assert.equal(latestCheckpoint(dir), join(dir, 'step30'));
   assert.ok(existsSync(join(dir, 'step30', 'model.safetensors')));
-  assert.deepEqual(readdirSync(join(dir, 'step30')).sort(), ['complete.json', 'ema.safetensors', 'model.safetensors', 'optimizer.pt', 'rng.pt', 'scheduler.json']);
+  assert.deepEqual(readdirSync(join(dir, 'step30')).sort(), [
+    'complete.json',
+    'ema.safetensors',
+    'model.safetensors',
+    'optimizer.pt',
+    'rng.pt',
+    'scheduler.json',
+  ]);
   assert.throws(() => loadCheckpoint(join(dir, 'step40'), p), /not a complete checkpoint/);
 });

@@ -28,17 +28,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const source = (f: string) => readFileSync(join(root, f), 'utf8');
 
 type Params = Record<string, unknown>;
-type Probe =
-  | { observe: (p: any) => unknown; from?: unknown; to: unknown; base?: Params }
-  | { refuse: unknown; base?: Params }
-  | { read: string[] };
+type Probe = { observe: (p: any) => unknown; from?: unknown; to: unknown; base?: Params } | { refuse: unknown; base?: Params } | { read: string[] };
 
 /** What the trainers compute from their params without running: schedule, EMA, device, DDP, folders. */
 function trainerView(P: any): unknown {
   return torch.scope(() => {
     const model = new torch.nn.Linear(2, 2);
     const opt = setUpOptimization(model, P, 10, 1);
-    const lrs = [0, 1, 3, 7, 15, 40, 90, 150].map((s) => { opt.scheduler.stepUpdate(s); return opt.optimizer.paramGroups[0].lr; });
+    const lrs = [0, 1, 3, 7, 15, 40, 90, 150].map((s) => {
+      opt.scheduler.stepUpdate(s);
+      return opt.optimizer.paramGroups[0].lr;
+    });
     const view = { lrs, total: opt.totalSteps, ema: opt.ema ? (opt.ema as any).decay : null };
     model.dispose();
     return view;
@@ -57,17 +57,29 @@ const runView = (P: any) => {
 const trainerCommon = (trainer: string): Record<string, Probe | Probe[]> => ({
   blr: { observe: trainerView, to: 3e-3 },
   cosine_lr: { observe: trainerView, to: 'flip' },
-  lr_min: [{ observe: trainerView, to: 1e-5, base: { cosine_lr: true } }, { refuse: 1e-5, base: { cosine_lr: false } }],
+  lr_min: [
+    { observe: trainerView, to: 1e-5, base: { cosine_lr: true } },
+    { refuse: 1e-5, base: { cosine_lr: false } },
+  ],
   warmup_epochs: { observe: trainerView, to: 3 },
-  warmup_steps: [{ observe: trainerView, to: 5, base: { warmup_epochs: null } }, { refuse: 5, base: { warmup_epochs: 1 } }],
+  warmup_steps: [
+    { observe: trainerView, to: 5, base: { warmup_epochs: null } },
+    { refuse: 5, base: { warmup_epochs: 1 } },
+  ],
   warmup_lr_init: { observe: trainerView, to: 1e-6, base: { warmup_epochs: 2 } },
-  decay_steps: [{ observe: trainerView, to: 50, base: { cosine_lr: true, warmup_epochs: 0 } }, { refuse: 50, base: { cosine_lr: false } }],
+  decay_steps: [
+    { observe: trainerView, to: 50, base: { cosine_lr: true, warmup_epochs: 0 } },
+    { refuse: 50, base: { cosine_lr: false } },
+  ],
   num_epoch: { observe: trainerView, to: 3, base: { max_steps: null } },
   max_steps: { observe: trainerView, to: 20 },
   batch_size: { observe: trainerView, to: 64 },
   grad_accum_steps: { observe: trainerView, to: 2 },
   enable_ema: { observe: trainerView, to: 'flip' },
-  ema_decay: [{ observe: trainerView, to: 0.9, base: { enable_ema: true } }, { refuse: 0.9, base: { enable_ema: false } }],
+  ema_decay: [
+    { observe: trainerView, to: 0.9, base: { enable_ema: true } },
+    { refuse: 0.9, base: { enable_ema: false } },
+  ],
   precision: { observe: jobView, to: 'bf16', base: { device: 'cpu', precision: 'fp32' } },
   device: { observe: jobView, from: 'cpu', to: 'meta', base: { precision: 'fp32' } },
   pin_memory: { refuse: 'flip', base: { device: 'cpu' } },
@@ -124,29 +136,65 @@ const AR_TRAINER_PROBES: Record<string, Probe | Probe[]> = {
 const gptBase = { dim: 32, n_layer: 1, n_head: 2, num_slots: 4, slot_dim: 4, num_classes: 10, diffloss_d: 1, diffloss_w: 16 };
 const gptView = (p: Params) => gptOptionsFromParams('Transformer', p);
 const GPT_PROBES: Record<string, Probe | Probe[]> = {
-  dim: { observe: gptView, to: 64 }, n_layer: { observe: gptView, to: 2 }, n_head: { observe: gptView, to: 4 },
-  attn_dropout_p: { observe: gptView, to: 0.2 }, resid_dropout_p: { observe: gptView, to: 0.2 }, ffn_dropout_p: { observe: gptView, to: 0.2 },
-  drop_path_rate: { observe: gptView, to: 0.2 }, num_classes: { observe: gptView, to: 20 }, class_dropout_prob: { observe: gptView, to: 0.2 },
-  cls_token_num: { observe: gptView, to: 2 }, num_slots: { observe: gptView, to: 8 }, slot_dim: { observe: gptView, to: 8 },
-  diffloss_d: { observe: gptView, to: 2 }, diffloss_w: { observe: gptView, to: 32 },
-  num_sampling_steps: [{ observe: gptView, to: '50', base: { use_si: false } }, { refuse: '50', base: { use_si: true } }],
+  dim: { observe: gptView, to: 64 },
+  n_layer: { observe: gptView, to: 2 },
+  n_head: { observe: gptView, to: 4 },
+  attn_dropout_p: { observe: gptView, to: 0.2 },
+  resid_dropout_p: { observe: gptView, to: 0.2 },
+  ffn_dropout_p: { observe: gptView, to: 0.2 },
+  drop_path_rate: { observe: gptView, to: 0.2 },
+  num_classes: { observe: gptView, to: 20 },
+  class_dropout_prob: { observe: gptView, to: 0.2 },
+  cls_token_num: { observe: gptView, to: 2 },
+  num_slots: { observe: gptView, to: 8 },
+  slot_dim: { observe: gptView, to: 8 },
+  diffloss_d: { observe: gptView, to: 2 },
+  diffloss_w: { observe: gptView, to: 32 },
+  num_sampling_steps: [
+    { observe: gptView, to: '50', base: { use_si: false } },
+    { refuse: '50', base: { use_si: true } },
+  ],
   diffusion_batch_mul: { observe: gptView, to: 2 },
-  predict_xstart: [{ observe: gptView, to: true, base: { use_si: false } }, { refuse: true, base: { use_si: true } }],
-  use_si: { observe: gptView, to: true }, cond_method: { observe: gptView, to: 'concat' }, ckpt_path: { observe: gptView, to: 'gpt.pt' },
-  multiple_of: { observe: gptView, to: 64 }, ffn_dim_multiplier: { observe: gptView, to: 1.5 }, norm_eps: { observe: gptView, to: 1e-6 },
+  predict_xstart: [
+    { observe: gptView, to: true, base: { use_si: false } },
+    { refuse: true, base: { use_si: true } },
+  ],
+  use_si: { observe: gptView, to: true },
+  cond_method: { observe: gptView, to: 'concat' },
+  ckpt_path: { observe: gptView, to: 'gpt.pt' },
+  multiple_of: { observe: gptView, to: 64 },
+  ffn_dim_multiplier: { observe: gptView, to: 1.5 },
+  norm_eps: { observe: gptView, to: 1e-6 },
 };
 
 const tokView = (p: Params) => tokenizerOptionsFromParams(p);
 const TOKENIZER_PROBES: Record<string, Probe | Probe[]> = {
-  encoder: { observe: tokView, to: 'vit_small_patch16' }, enc_img_size: { observe: tokView, to: 64 }, enc_causal: { observe: tokView, to: false },
-  drop_path_rate: { observe: tokView, to: 0.2 }, num_slots: { observe: tokView, to: 8 }, slot_dim: { observe: tokView, to: 8 },
-  norm_slots: { observe: tokView, to: true }, enable_nest: { observe: tokView, to: true }, enable_nest_after: { observe: tokView, to: 3 },
-  vae: { observe: tokView, to: 'none' }, dit_model: { observe: tokView, to: 'DiT-B-4' }, num_sampling_steps: { observe: tokView, to: '25' },
-  use_repa: { observe: tokView, to: true }, repa_encoder_depth: { observe: tokView, to: 2 }, repa_loss_weight: { observe: tokView, to: 0.5 },
-  enc_use_mlp: { refuse: true }, eval_fid: { refuse: true }, fid_stats: { refuse: 'stats.npz' }, ckpt_path: { observe: tokView, to: 'tok.pkl' },
-  repa_z_dim: { observe: tokView, to: 64 }, projector_dim: { observe: tokView, to: 64 }, image_channels: { observe: tokView, to: 1 },
-  predict_xstart: { observe: tokView, to: true }, vae_checkpoint: { observe: tokView, to: 'vae.ckpt' },
-  dinov2_checkpoint: { observe: tokView, to: 'dino.pth' }, vae_config: { observe: tokView, to: { z_channels: 4 } },
+  encoder: { observe: tokView, to: 'vit_small_patch16' },
+  enc_img_size: { observe: tokView, to: 64 },
+  enc_causal: { observe: tokView, to: false },
+  drop_path_rate: { observe: tokView, to: 0.2 },
+  num_slots: { observe: tokView, to: 8 },
+  slot_dim: { observe: tokView, to: 8 },
+  norm_slots: { observe: tokView, to: true },
+  enable_nest: { observe: tokView, to: true },
+  enable_nest_after: { observe: tokView, to: 3 },
+  vae: { observe: tokView, to: 'none' },
+  dit_model: { observe: tokView, to: 'DiT-B-4' },
+  num_sampling_steps: { observe: tokView, to: '25' },
+  use_repa: { observe: tokView, to: true },
+  repa_encoder_depth: { observe: tokView, to: 2 },
+  repa_loss_weight: { observe: tokView, to: 0.5 },
+  enc_use_mlp: { refuse: true },
+  eval_fid: { refuse: true },
+  fid_stats: { refuse: 'stats.npz' },
+  ckpt_path: { observe: tokView, to: 'tok.pkl' },
+  repa_z_dim: { observe: tokView, to: 64 },
+  projector_dim: { observe: tokView, to: 64 },
+  image_channels: { observe: tokView, to: 1 },
+  predict_xstart: { observe: tokView, to: true },
+  vae_checkpoint: { observe: tokView, to: 'vae.ckpt' },
+  dinov2_checkpoint: { observe: tokView, to: 'dino.pth' },
+  vae_config: { observe: tokView, to: { z_channels: 4 } },
 };
 
 const SCHEMAS: [string, Schema, Record<string, Probe | Probe[]>, Params, string][] = [

@@ -19,21 +19,48 @@ import { loggedByStep } from './run-log.js';
 const skip = torch.cuda.isAvailable() ? false : 'no CUDA device here (scripts/gpu-check.sh runs these on a GPU machine)';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tokParams = {
-  encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
-  num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
-  vae: 'none', predict_xstart: true, enable_nest: true, num_sampling_steps: '5',
+  encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true },
+  enc_img_size: 32,
+  image_channels: 1,
+  num_slots: 4,
+  slot_dim: 4,
+  norm_slots: true,
+  dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
+  vae: 'none',
+  predict_xstart: true,
+  enable_nest: true,
+  num_sampling_steps: '5',
 };
 
 function tinyConfig(dir: string, params: Record<string, unknown>): string {
   const file = join(dir, 'tiny.yaml');
-  writeFileSync(file, stringify({ trainer: { target: 'DiffusionTrainer', params: {
-    num_epoch: 1, max_steps: 6, valid_size: 8, blr: 2e-3, warmup_epochs: 0.001, batch_size: 8, num_workers: 0,
-    save_every: 3, sample_every: 6, eval_num_tokens: [1, 4], eval_size: 16, seed: 1, result_folder: join(dir, 'run'),
-    model: { target: 'DiffuseSlot', params: tokParams },
-    dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-    test_dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-    ...params,
-  } } }));
+  writeFileSync(
+    file,
+    stringify({
+      trainer: {
+        target: 'DiffusionTrainer',
+        params: {
+          num_epoch: 1,
+          max_steps: 6,
+          valid_size: 8,
+          blr: 2e-3,
+          warmup_epochs: 0.001,
+          batch_size: 8,
+          num_workers: 0,
+          save_every: 3,
+          sample_every: 6,
+          eval_num_tokens: [1, 4],
+          eval_size: 16,
+          seed: 1,
+          result_folder: join(dir, 'run'),
+          model: { target: 'DiffuseSlot', params: tokParams },
+          dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+          test_dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+          ...params,
+        },
+      },
+    }),
+  );
   return file;
 }
 const train = (args: string[]) => spawnSync(process.execPath, [join(root, 'train.js'), ...args], { encoding: 'utf8' });
@@ -65,38 +92,60 @@ test('a CUDA run resumes on the CPU and back (checkpoints map to any device)', {
   assert.deepEqual([...loggedByStep(join(dir, 'run'), 'semanticist', 'diff_loss').keys()], [1, 2, 3, 4, 5, 6]);
 });
 
-test('decode and generate() on CUDA: outputs on the device, the same seed gives the same images', { skip }, () => torch.scope(() => {
-  torch.manualSeed(0);
-  const tok = Tokenizer.fromConfig({ trainer: { params: { model: { params: tokParams } } } }).to('cuda:0');
-  tok.eval();
-  const tokens = torch.randn([2, 4, 4], { device: 'cuda:0' });
-  const a = tok.decode(tokens, { numTokens: 2, cfg: 3, steps: '5', seed: 7 });
-  const b = tok.decode(tokens, { numTokens: 2, cfg: 3, steps: '5', seed: 7 });
-  assert.equal(a.device, 'cuda:0');
-  assert.equal(a.sub(b).abs().max().item(), 0, 'same seed, same kernels, same device: the same images');
-  const gpt = buildGptFromConfig({ target: 'GPT', params: { dim: 32, n_layer: 1, n_head: 2, num_slots: 4, slot_dim: 4, num_classes: 10,
-    cls_token_num: 1, diffloss_d: 1, diffloss_w: 32, diffusion_batch_mul: 2, use_si: true, cond_method: 'concat' } }).to('cuda:0');
-  gpt.eval();
-  const labels = torch.tensor([1, 2], { device: 'cuda:0' });
-  const g1 = generate(gpt, labels, 4, { cfgScale: 2, generator: torch.seededGenerator('cuda:0', 3)! });
-  const g2 = generate(gpt, labels, 4, { cfgScale: 2, generator: torch.seededGenerator('cuda:0', 3)! });
-  assert.equal(g1.device, 'cuda:0');
-  assert.equal(g1.sub(g2).abs().max().item(), 0);
-  tok.dispose();
-  gpt.dispose();
-}));
+test('decode and generate() on CUDA: outputs on the device, the same seed gives the same images', { skip }, () =>
+  torch.scope(() => {
+    torch.manualSeed(0);
+    const tok = Tokenizer.fromConfig({ trainer: { params: { model: { params: tokParams } } } }).to('cuda:0');
+    tok.eval();
+    const tokens = torch.randn([2, 4, 4], { device: 'cuda:0' });
+    const a = tok.decode(tokens, { numTokens: 2, cfg: 3, steps: '5', seed: 7 });
+    const b = tok.decode(tokens, { numTokens: 2, cfg: 3, steps: '5', seed: 7 });
+    assert.equal(a.device, 'cuda:0');
+    assert.equal(a.sub(b).abs().max().item(), 0, 'same seed, same kernels, same device: the same images');
+    const gpt = buildGptFromConfig({
+      target: 'GPT',
+      params: {
+        dim: 32,
+        n_layer: 1,
+        n_head: 2,
+        num_slots: 4,
+        slot_dim: 4,
+        num_classes: 10,
+        cls_token_num: 1,
+        diffloss_d: 1,
+        diffloss_w: 32,
+        diffusion_batch_mul: 2,
+        use_si: true,
+        cond_method: 'concat',
+      },
+    }).to('cuda:0');
+    gpt.eval();
+    const labels = torch.tensor([1, 2], { device: 'cuda:0' });
+    const g1 = generate(gpt, labels, 4, { cfgScale: 2, generator: torch.seededGenerator('cuda:0', 3)! });
+    const g2 = generate(gpt, labels, 4, { cfgScale: 2, generator: torch.seededGenerator('cuda:0', 3)! });
+    assert.equal(g1.device, 'cuda:0');
+    assert.equal(g1.sub(g2).abs().max().item(), 0);
+    tok.dispose();
+    gpt.dispose();
+  }),
+);
 
-test('pinned host memory and an asynchronous copy to the device', { skip }, () => torch.scope(() => {
-  const host = torch.arange(12, { dtype: 'float32' });
-  const pinned = host.pinMemory();
-  assert.equal(pinned.isPinned(), true);
-  assert.equal(host.isPinned(), false);
-  const dev = pinned.to({ device: 'cuda:0', nonBlocking: true });
-  torch.cuda.synchronize();
-  assert.deepEqual(dev.cpu().tolist(), host.tolist());
-}));
+test('pinned host memory and an asynchronous copy to the device', { skip }, () =>
+  torch.scope(() => {
+    const host = torch.arange(12, { dtype: 'float32' });
+    const pinned = host.pinMemory();
+    assert.equal(pinned.isPinned(), true);
+    assert.equal(host.isPinned(), false);
+    const dev = pinned.to({ device: 'cuda:0', nonBlocking: true });
+    torch.cuda.synchronize();
+    assert.deepEqual(dev.cpu().tolist(), host.tolist());
+  }),
+);
 
 test('a CUDA out-of-memory is a TorchError naming the op, and the process carries on', { skip }, () => {
-  assert.throws(() => torch.empty([1 << 20, 1 << 20, 64], { device: 'cuda:0' }), (e: any) => e instanceof torch.TorchError && /out of memory/i.test(e.message) && !!e.op);
+  assert.throws(
+    () => torch.empty([1 << 20, 1 << 20, 64], { device: 'cuda:0' }),
+    (e: any) => e instanceof torch.TorchError && /out of memory/i.test(e.message) && !!e.op,
+  );
   torch.scope(() => assert.equal(torch.ones([4], { device: 'cuda:0' }).sum().item(), 4));
 });

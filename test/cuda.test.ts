@@ -27,7 +27,9 @@ test('without CUDA: not available, no devices, and config says the same', { skip
   assert.equal(torch.config().cudaDevices, 0);
 });
 
-test('without CUDA: each device function throws a TorchError naming CUDA\'s absence and the libtorch', { skip: cuda.isBuilt() && 'this libtorch has CUDA' }, () => {
+test("without CUDA: each device function throws a TorchError naming CUDA's absence and the libtorch", {
+  skip: cuda.isBuilt() && 'this libtorch has CUDA',
+}, () => {
   const version = torch.config().torchVersion;
   for (const [name, fn] of needsDevice) {
     assert.throws(fn, (e: unknown) => {
@@ -72,7 +74,7 @@ test('with a CUDA device: device facts, memory figures follow allocations, synch
   cuda.emptyCache();
   cuda.resetPeakMemoryStats();
   const before = cuda.memoryAllocated();
-  const x = torch.empty([1024, 1024], { device: 'cuda' });  // 4 MiB of float32
+  const x = torch.empty([1024, 1024], { device: 'cuda' }); // 4 MiB of float32
   assert.ok(cuda.memoryAllocated() - before >= 4 * 2 ** 20);
   assert.ok(cuda.memoryReserved() >= cuda.memoryAllocated());
   const peak = cuda.maxMemoryAllocated();
@@ -84,7 +86,10 @@ test('with a CUDA device: device facts, memory figures follow allocations, synch
   assert.equal(cuda.maxMemoryAllocated(), before);
   const total = Array.from({ length: n }, (_, d) => cuda.memoryAllocated(d)).reduce((a, b) => a + b);
   assert.equal(torch.memory().cudaAllocatedBytes, total);
-  assert.throws(() => cuda.memoryAllocated(n), (e: unknown) => e instanceof torch.TorchError && /CUDA device \d+ does not exist/.test(e.message));
+  assert.throws(
+    () => cuda.memoryAllocated(n),
+    (e: unknown) => e instanceof torch.TorchError && /CUDA device \d+ does not exist/.test(e.message),
+  );
   // Seeds: manualSeedAll makes CUDA draws repeat.
   cuda.manualSeedAll(3);
   const a = torch.randn(8, { device: 'cuda' }).tolist();

@@ -23,19 +23,35 @@ test('imageNet(root, split): classes are the sorted wnid folders, labels their p
 
   const train = imageNet(root, 'train');
   assert.deepEqual(train.classes, ['n01440764', 'n02102040', 'n03000134']);
-  assert.deepEqual([...train.classToIdx], [['n01440764', 0], ['n02102040', 1], ['n03000134', 2]]);
+  assert.deepEqual(
+    [...train.classToIdx],
+    [
+      ['n01440764', 0],
+      ['n02102040', 1],
+      ['n03000134', 2],
+    ],
+  );
   assert.equal(train.length, 10);
   // sorted(os.walk()): the class folder's own files, then its sub-folder's
   const expected = [...trainFiles.slice(0, 3), join(root, 'train', 'n01440764', 'extra', 'deep.JPEG'), ...trainFiles.slice(3)];
-  assert.deepEqual(train.samples.map(([p]) => p), expected);
-  assert.deepEqual(train.samples.map(([, l]) => l), [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
+  assert.deepEqual(
+    train.samples.map(([p]) => p),
+    expected,
+  );
+  assert.deepEqual(
+    train.samples.map(([, l]) => l),
+    [0, 0, 0, 0, 1, 1, 1, 2, 2, 2],
+  );
   assert.deepEqual(train.get(5), { image: trainFiles[4], label: 1 });
   const val = imageNet(root, 'val');
   assert.deepEqual([val.length, val.classes.length, val.get(2).label], [3, 3, 2]);
   // the held-out validation split of the trainer works on it: disjoint, covering
   const { train: tr, valid } = holdOutValidation(train, 4);
   assert.equal(tr.length + valid.length, 10);
-  assert.deepEqual([...tr.indices, ...valid.indices].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...tr.indices, ...valid.indices].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });
 
 test('ImageFolder errors: no class folder; a class without images', async () => {
@@ -59,12 +75,18 @@ test('GlobImageFolder: any depth, case-insensitive extensions, sorted; label 0 o
   await writeImage(join(root, 'top.png'), noiseImage(8, 8, 4), 'png');
   writeFileSync(join(root, 'dogs', 'skip.txt'), 'x');
   const flat = new GlobImageFolder(root);
-  assert.deepEqual(flat.files.map((f) => f.slice(root.length + 1)), ['cats/a.JPG', 'cats/x/b.png', 'dogs/c.jpeg', 'top.png']);
+  assert.deepEqual(
+    flat.files.map((f) => f.slice(root.length + 1)),
+    ['cats/a.JPG', 'cats/x/b.png', 'dogs/c.jpeg', 'top.png'],
+  );
   assert.deepEqual(Array.from(flat.labels), [0, 0, 0, 0]);
   assert.equal(flat.classes.length, 1);
   const byFolder = new GlobImageFolder(root, { labels: 'subfolder' });
   assert.deepEqual(byFolder.classes, ['.', 'cats', 'dogs']);
-  assert.deepEqual(Array.from({ length: 4 }, (_, i) => byFolder.get(i).label), [1, 1, 2, 0]);
+  assert.deepEqual(
+    Array.from({ length: 4 }, (_, i) => byFolder.get(i).label),
+    [1, 1, 2, 0],
+  );
   assert.throws(() => new GlobImageFolder(tempDir('glob-empty-')), /no image matching/);
 });
 
@@ -75,7 +97,12 @@ test('decodeImage: RGB uint8 HWC (PNG exact), grey replicated, corrupt files nam
   const back = await decodeImage(join(dir, 'a.png'));
   assert.deepEqual([back.width, back.height, back.channels], [5, 3, 3]);
   assert.deepEqual(Array.from(back.data), Array.from(img.data));
-  const grey = await decodeImage(await (await import('sharp')).default(Buffer.from([0, 128, 255, 9]), { raw: { width: 2, height: 2, channels: 1 } }).png().toBuffer());
+  const grey = await decodeImage(
+    await (await import('sharp'))
+      .default(Buffer.from([0, 128, 255, 9]), { raw: { width: 2, height: 2, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
   assert.deepEqual([grey.channels, ...grey.data.subarray(0, 6)], [3, 0, 0, 0, 128, 128, 128]);
   writeFileSync(join(dir, 'bad.jpg'), Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));
   await assert.rejects(decodeImage(join(dir, 'bad.jpg')), new RegExp(`cannot decode image ${join(dir, 'bad.jpg')}`));

@@ -17,13 +17,13 @@ export function patternImage(width: number, height: number, f: (x: number, y: nu
 
 /** A pseudo-random but smooth-ish RGB image that differs per seed. */
 export function noiseImage(width: number, height: number, seed: number): RawImage {
-  return patternImage(width, height, (x, y) => [
-    (x * 7 + y * 3 + seed * 31) & 255, (x * x + y * 5 + seed * 17) & 255, ((x ^ y) * 9 + seed * 53) & 255,
-  ]);
+  return patternImage(width, height, (x, y) => [(x * 7 + y * 3 + seed * 31) & 255, (x * x + y * 5 + seed * 17) & 255, ((x ^ y) * 9 + seed * 53) & 255]);
 }
 
 export async function writeImage(path: string, img: RawImage, format: 'jpeg' | 'png' = 'jpeg'): Promise<void> {
-  const s = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: img.channels as 3 } });
+  const s = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels as 3 },
+  });
   await (format === 'jpeg' ? s.jpeg({ quality: 90 }) : s.png()).toFile(path);
 }
 

@@ -62,9 +62,13 @@ test('Fashion-MNIST from a given folder of hand-made idx files (plain, not gzip)
 });
 
 test('Fashion-MNIST missing: the error names the searched folders and the apt package', () => {
-  assert.throws(() => locateFashionMnist('train', '/nonexistent/fm'),
-    (e: Error) => /Fashion-MNIST \(train\) not found/.test(e.message) && e.message.includes('/nonexistent/fm, /nonexistent/fm/FashionMNIST/raw')
-      && e.message.includes('apt-get install dataset-fashion-mnist'));
+  assert.throws(
+    () => locateFashionMnist('train', '/nonexistent/fm'),
+    (e: Error) =>
+      /Fashion-MNIST \(train\) not found/.test(e.message) &&
+      e.message.includes('/nonexistent/fm, /nonexistent/fm/FashionMNIST/raw') &&
+      e.message.includes('apt-get install dataset-fashion-mnist'),
+  );
 });
 
 test('Fashion-MNIST (Debian package): 60000 train / 10000 test, 28×28, 6000 / 1000 per class', () => {

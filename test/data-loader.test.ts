@@ -29,7 +29,11 @@ const bytes = (t: torch.Tensor) => Buffer.from((t.toTypedArray() as Float32Array
 
 let small: ImageFolder;
 async function smallSet(): Promise<ImageFolder> {
-  if (!small) { const root = tempDir('loader-'); await imageTree(root, ['b', 'a'], 5); small = new ImageFolder(root); }
+  if (!small) {
+    const root = tempDir('loader-');
+    await imageTree(root, ['b', 'a'], 5);
+    small = new ImageFolder(root);
+  }
   return small;
 }
 
@@ -39,17 +43,45 @@ test('batches are complete and in the sampler order; labels follow; pixels are t
   assert.equal(loader.length, 3);
   const order0 = loader.sampler.indices(0);
   const e0 = await collect(loader);
-  assert.deepEqual(e0.map((b) => b.images.shape), [[4, 3, 16, 16], [4, 3, 16, 16], [2, 3, 16, 16]]);
-  assert.deepEqual(e0.map((b) => [b.images.dtype, b.labels.dtype]), Array(3).fill(['float32', 'int64']));
-  assert.deepEqual(e0.flatMap((b) => b.indices), order0);
-  assert.deepEqual(e0.flatMap((b) => b.labels.tolist()), order0.map((i) => ds.get(i).label));
-  assert.deepEqual(e0.map((b) => [b.epoch, b.batch]), [[0, 0], [0, 1], [0, 2]]);
+  assert.deepEqual(
+    e0.map((b) => b.images.shape),
+    [
+      [4, 3, 16, 16],
+      [4, 3, 16, 16],
+      [2, 3, 16, 16],
+    ],
+  );
+  assert.deepEqual(
+    e0.map((b) => [b.images.dtype, b.labels.dtype]),
+    Array(3).fill(['float32', 'int64']),
+  );
+  assert.deepEqual(
+    e0.flatMap((b) => b.indices),
+    order0,
+  );
+  assert.deepEqual(
+    e0.flatMap((b) => b.labels.tolist()),
+    order0.map((i) => ds.get(i).label),
+  );
+  assert.deepEqual(
+    e0.map((b) => [b.epoch, b.batch]),
+    [
+      [0, 0],
+      [0, 1],
+      [0, 2],
+    ],
+  );
   // sample 1 of batch 1, rebuilt by hand: decode, transform with its (seed, epoch, index) RNG, / 255
   const idx = e0[1].indices[1];
   const [view] = applyTransform(randcrop, await decodeImage(ds.get(idx).image as string), augmentationRng(11, 0, idx));
   const chw = new Uint8Array(3 * 16 * 16);
   writeChw(view, chw, 0);
-  const want = torch.scope(() => torch.tensor(chw, { shape: [3, 16, 16] }).float().div(255));
+  const want = torch.scope(() =>
+    torch
+      .tensor(chw, { shape: [3, 16, 16] })
+      .float()
+      .div(255),
+  );
   assert.ok(torch.scope(() => e0[1].images.select(0, 1).equal(want)));
   want.dispose();
   const mm = torch.scope(() => [e0[0].images.min().item(), e0[0].images.max().item()]);
@@ -57,8 +89,14 @@ test('batches are complete and in the sampler order; labels follow; pixels are t
   // the sampler moved on: epoch 1, a new order
   assert.deepEqual(loader.sampler.position, { epoch: 1, batch: 0 });
   const e1 = await collect(loader);
-  assert.deepEqual(e1.flatMap((b) => b.indices), loader.sampler.indices(1));
-  assert.notDeepEqual(e1.flatMap((b) => b.indices), order0);
+  assert.deepEqual(
+    e1.flatMap((b) => b.indices),
+    loader.sampler.indices(1),
+  );
+  assert.notDeepEqual(
+    e1.flatMap((b) => b.indices),
+    order0,
+  );
   free([...e0, ...e1]);
 });
 
@@ -70,7 +108,8 @@ test('numWorkers 2 gives the same batches (bytes, labels, order) as numWorkers 0
     await l.close();
     return b;
   };
-  const a = await run(0), b = await run(2);
+  const a = await run(0),
+    b = await run(2);
   assert.equal(a.length, 2);
   assert.equal(b.length, 2);
   for (let i = 0; i < 2; i++) {
@@ -91,7 +130,10 @@ test('resuming at a saved (epoch, batch) reproduces the rest of the epoch exactl
   resumed.sampler.loadState({ epoch: 4, batch: 2 });
   const rest = await collect(resumed);
   await resumed.close();
-  assert.deepEqual(rest.map((b) => b.batch), [2, 3]);
+  assert.deepEqual(
+    rest.map((b) => b.batch),
+    [2, 3],
+  );
   rest.forEach((b, i) => {
     assert.deepEqual(b.indices, all[i + 2].indices);
     assert.equal(Buffer.compare(bytes(b.images), bytes(all[i + 2].images)), 0);
@@ -100,11 +142,20 @@ test('resuming at a saved (epoch, batch) reproduces the rest of the epoch exactl
   const partial = new DataLoader(ds, { batchSize: 3, transform: randcrop, seed: 2 });
   partial.sampler.setEpoch(4);
   const got: Batch[] = [];
-  for await (const b of partial) { got.push(b); if (got.length === 1) break; }
+  for await (const b of partial) {
+    got.push(b);
+    if (got.length === 1) break;
+  }
   assert.deepEqual(partial.sampler.position, { epoch: 4, batch: 1 });
   for await (const b of partial) got.push(b);
-  assert.deepEqual(got.map((b) => b.batch), [0, 1, 2, 3]);
-  assert.deepEqual(got.flatMap((b) => b.indices), all.flatMap((b) => b.indices));
+  assert.deepEqual(
+    got.map((b) => b.batch),
+    [0, 1, 2, 3],
+  );
+  assert.deepEqual(
+    got.flatMap((b) => b.indices),
+    all.flatMap((b) => b.indices),
+  );
   free([...all, ...rest, ...got]);
 });
 
@@ -127,21 +178,30 @@ test('an unreadable file: skipped with one warning (over two epochs), counted, r
     const order = loader.sampler.indices(epoch);
     const bs = await collect(loader);
     assert.equal(bs.length, 10);
-    assert.ok(bs.every((b) => b.images.shape[0] === 10 && b.indices.length === 10), 'every batch complete');
+    assert.ok(
+      bs.every((b) => b.images.shape[0] === 10 && b.indices.length === 10),
+      'every batch complete',
+    );
     const seen = bs.flatMap((b) => b.indices);
     assert.ok(!seen.includes(37), 'the unreadable sample is never handed out');
     const at = order.indexOf(37);
     const expected = [...order];
     expected[at] = order[(at + 1) % order.length];
     assert.deepEqual(seen, expected);
-    assert.deepEqual(bs.flatMap((b) => b.labels.tolist()), expected.map((i) => ds.get(i).label));
+    assert.deepEqual(
+      bs.flatMap((b) => b.labels.tolist()),
+      expected.map((i) => ds.get(i).label),
+    );
     free(bs);
   }
   await loader.close();
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], new RegExp(`skipping unreadable image ${files[37]}: cannot decode image.*\\(1 unreadable so far\\)`));
   assert.equal(loader.unreadableCount, 1);
-  assert.deepEqual(loader.unreadable.map((u) => [u.index, u.source]), [[37, files[37]]]);
+  assert.deepEqual(
+    loader.unreadable.map((u) => [u.index, u.source]),
+    [[37, files[37]]],
+  );
 });
 
 test('more than 1% unreadable stops the run with an UnreadableDataError naming the files', async () => {
@@ -151,20 +211,28 @@ test('more than 1% unreadable stops the run with an UnreadableDataError naming t
   const warnings: string[] = [];
   const loader = new DataLoader(ds, { batchSize: 10, transform: { aug: 'centercrop', size: 8 }, numWorkers: 2, onWarning: (m) => warnings.push(m) });
   const got: Batch[] = [];
-  await assert.rejects(async () => { for await (const b of loader) got.push(b); }, (e: Error) => {
-    assert.ok(e instanceof UnreadableDataError);
-    assert.match(e.message, /2 of 100 images are unreadable \(2\.00%\), more than the 1% allowed/);
-    assert.ok(e.message.includes(files[37]) && e.message.includes(files[80]));
-    assert.equal((e as UnreadableDataError).files.length, 2);
-    return true;
-  });
+  await assert.rejects(
+    async () => {
+      for await (const b of loader) got.push(b);
+    },
+    (e: Error) => {
+      assert.ok(e instanceof UnreadableDataError);
+      assert.match(e.message, /2 of 100 images are unreadable \(2\.00%\), more than the 1% allowed/);
+      assert.ok(e.message.includes(files[37]) && e.message.includes(files[80]));
+      assert.equal((e as UnreadableDataError).files.length, 2);
+      return true;
+    },
+  );
   assert.equal(warnings.length, 2);
   free(got);
   await loader.close();
   // a looser limit lets the same data through
   const lenient = new DataLoader(ds, { batchSize: 50, transform: { aug: 'centercrop', size: 8 }, maxUnreadableFraction: 0.05, onWarning: () => {} });
   const bs = await collect(lenient);
-  assert.deepEqual(bs.map((b) => b.images.shape[0]), [50, 50]);
+  assert.deepEqual(
+    bs.map((b) => b.images.shape[0]),
+    [50, 50],
+  );
   assert.equal(lenient.unreadableCount, 2);
   free(bs);
 });
@@ -174,14 +242,25 @@ test('no tensor leak: a full epoch with workers and prefetch, and an epoch cut s
   const loader = new DataLoader(ds, { batchSize: 2, transform: randcrop, numWorkers: 2, prefetch: 4 });
   const before = torch.memory().numTensors;
   let n = 0;
-  for await (const b of loader) { n++; torch.scope(() => { b.images.mean(); }); torch.dispose(b.images, b.labels); }
+  for await (const b of loader) {
+    n++;
+    torch.scope(() => {
+      b.images.mean();
+    });
+    torch.dispose(b.images, b.labels);
+  }
   assert.equal(n, 5);
   assert.equal(torch.memory().numTensors, before);
-  for await (const b of loader) { torch.dispose(b.images, b.labels); break; }
+  for await (const b of loader) {
+    torch.dispose(b.images, b.labels);
+    break;
+  }
   await new Promise((r) => setTimeout(r, 200)); // in-flight jobs of the cut epoch land and are dropped
   assert.equal(torch.memory().numTensors, before);
   await loader.close();
-  await assert.rejects(async () => { for await (const b of loader) torch.dispose(b.images, b.labels); }, /DataLoader is closed/);
+  await assert.rejects(async () => {
+    for await (const b of loader) torch.dispose(b.images, b.labels);
+  }, /DataLoader is closed/);
 });
 
 test('prefetching: while the consumer steps, the next batches are decoded, so it does not wait for them', async () => {
@@ -211,11 +290,16 @@ test('cached augmentations give (B, V, C, H, W); uint8 output; one iteration at 
   const first = (await it.next()).value as Batch;
   assert.deepEqual([first.images.shape, first.images.dtype], [[4, 20, 3, 16, 16], 'uint8']);
   assert.deepEqual(first.indices, [0, 1, 2, 3]);
-  await assert.rejects(async () => { for await (const b of ten) torch.dispose(b.images); }, /already running/);
+  await assert.rejects(async () => {
+    for await (const b of ten) torch.dispose(b.images);
+  }, /already running/);
   await it.return(undefined);
   const cc = new DataLoader(ds, { batchSize: 3, transform: { aug: 'centercrop_cached', size: 16 }, dropLast: true });
   const bs = await collect(cc);
-  assert.deepEqual(bs.map((b) => b.images.shape), Array(3).fill([3, 2, 3, 16, 16]));
+  assert.deepEqual(
+    bs.map((b) => b.images.shape),
+    Array(3).fill([3, 2, 3, 16, 16]),
+  );
   // view 1 is view 0 mirrored
   assert.ok(torch.scope(() => bs[0].images.select(1, 1).equal(bs[0].images.select(1, 0).flip([-1]))));
   free([first, ...bs]);
@@ -223,7 +307,13 @@ test('cached augmentations give (B, V, C, H, W); uint8 output; one iteration at 
 
 test('Fashion-MNIST through the loader: padded to 32, grey replicated to 3 channels, pixels = bytes / 255', async () => {
   const ds = new FashionMnist({ split: 'test' });
-  const loader = new DataLoader(ds, { batchSize: 256, transform: { aug: 'none', size: 32, resize: 'pad', channels: 3 }, seed: 1, numWorkers: 1, dropLast: true });
+  const loader = new DataLoader(ds, {
+    batchSize: 256,
+    transform: { aug: 'none', size: 32, resize: 'pad', channels: 3 },
+    seed: 1,
+    numWorkers: 1,
+    dropLast: true,
+  });
   assert.equal(loader.length, 39);
   let k = 0;
   for await (const b of loader) {
@@ -233,7 +323,15 @@ test('Fashion-MNIST through the loader: padded to 32, grey replicated to 3 chann
     assert.ok(typeof img !== 'string');
     if (typeof img === 'string') break;
     torch.scope(() => {
-      const want = torch.nn.functional.pad(torch.tensor(img.data, { shape: [1, 28, 28] }).float().div(255), [2, 2, 2, 2]).expand(3, 32, 32);
+      const want = torch.nn.functional
+        .pad(
+          torch
+            .tensor(img.data, { shape: [1, 28, 28] })
+            .float()
+            .div(255),
+          [2, 2, 2, 2],
+        )
+        .expand(3, 32, 32);
       assert.ok(b.images.select(0, 7).equal(want));
       assert.equal(b.labels.index(7).item(), ds.labels[i]);
     });

@@ -13,7 +13,9 @@ const fake = (n: number): Dataset => ({ length: n, classes: ['x'], get: (i) => (
 
 test('each epoch is a permutation; epochs differ; the same seed gives the same order', () => {
   const s = new DistributedSampler(1000, { seed: 3 });
-  const e0 = s.indices(0), e1 = s.indices(1), e2 = s.indices(2);
+  const e0 = s.indices(0),
+    e1 = s.indices(1),
+    e2 = s.indices(2);
   for (const e of [e0, e1, e2]) assert.deepEqual(sorted(e), range(1000));
   assert.notDeepEqual(e0, e1);
   assert.notDeepEqual(e1, e2);
@@ -35,7 +37,10 @@ test('ranks partition the epoch when the world size divides it; padding and drop
   assert.ok(parts.every((p) => p.length === 25));
   assert.deepEqual(sorted(parts.flat()), range(100));
   const full = new DistributedSampler(100, { seed: 1 }).indices(5);
-  assert.deepEqual(parts[2], full.filter((_, i) => i % W === 2)); // rank r takes every W-th from r
+  assert.deepEqual(
+    parts[2],
+    full.filter((_, i) => i % W === 2),
+  ); // rank r takes every W-th from r
   // 10 over 4 ranks: padded to 12 with the permutation's first two (as DistributedSampler)
   const perm = new DistributedSampler(10, { seed: 0 }).indices(0);
   const padded = range(4).map((rank) => new DistributedSampler(10, { seed: 0, rank, worldSize: 4 }));
@@ -46,7 +51,10 @@ test('ranks partition the epoch when the world size divides it; padding and drop
   const trimmed = range(4).map((rank) => new DistributedSampler(10, { seed: 0, rank, worldSize: 4, dropLast: true }).indices(0));
   assert.deepEqual(sorted(trimmed.flat()), sorted(perm.slice(0, 8)));
   // tiny dataset, large world: padding wraps more than once
-  assert.deepEqual(range(5).map((rank) => new DistributedSampler(2, { shuffle: false, rank, worldSize: 5 }).indices(0)), [[0], [1], [0], [1], [0]]);
+  assert.deepEqual(
+    range(5).map((rank) => new DistributedSampler(2, { shuffle: false, rank, worldSize: 5 }).indices(0)),
+    [[0], [1], [0], [1], [0]],
+  );
   assert.throws(() => new DistributedSampler(10, { rank: 4, worldSize: 4 }), /rank 4 outside \[0, 4\)/);
 });
 
@@ -85,7 +93,14 @@ test('holdOutValidation: random_split(ds, [n − v, v], manual_seed(42)) — the
   assert.deepEqual(sorted([...big.train.indices, ...big.valid.indices]), range(1000));
   assert.deepEqual(holdOutValidation(fake(1000), 64).valid.indices, big.valid.indices);
   const [a, b, c] = randomSplit(ds, [5, 3, 2], 42);
-  assert.deepEqual([a.indices, b.indices, c.indices], [[2, 6, 1, 8, 4], [5, 0, 9], [3, 7]]);
+  assert.deepEqual(
+    [a.indices, b.indices, c.indices],
+    [
+      [2, 6, 1, 8, 4],
+      [5, 0, 9],
+      [3, 7],
+    ],
+  );
   assert.throws(() => randomSplit(ds, [5, 4], 42), /sum to 9, the dataset has 10/);
   assert.throws(() => holdOutValidation(ds, 10), /valid size 10/);
 });

@@ -31,8 +31,13 @@ for (const [name, file] of Object.entries(fixtures)) {
     const t = await readImage(join(LOCAL_FIXTURES, 'images', file));
     const cc = tensorToRaw(torch.scope(() => centerCropArr(t, 128)));
     t.dispose();
-    let maxd = 0, equal = 0;
-    for (let i = 0; i < cc.data.length; i++) { const d = Math.abs(cc.data[i] - mine.data[i]); maxd = Math.max(maxd, d); if (d === 0) equal++; }
+    let maxd = 0,
+      equal = 0;
+    for (let i = 0; i < cc.data.length; i++) {
+      const d = Math.abs(cc.data[i] - mine.data[i]);
+      maxd = Math.max(maxd, d);
+      if (d === 0) equal++;
+    }
     assert.ok(maxd <= 1, `max diff ${maxd}`);
     assert.ok(equal / cc.data.length > 0.98, `only ${equal} of ${cc.data.length} equal`);
   });
@@ -67,10 +72,15 @@ test('randcrop: size × size window of the resized image, maybe flipped; reprodu
   for (let index = 0; index < 40; index++) {
     const [v] = applyTransform(spec, img, augmentationRng(7, 0, index));
     assert.deepEqual([v.width, v.height, v.channels], [128, 128, 3]);
-    let found = -1, flipped = false;
+    let found = -1,
+      flipped = false;
     for (let j = 0; j <= 64 && found < 0; j++) {
       const c = crop(resized, 0, j, 128, 128);
-      if (same(c, v)) found = j; else if (same(hflip(c), v)) { found = j; flipped = true; }
+      if (same(c, v)) found = j;
+      else if (same(hflip(c), v)) {
+        found = j;
+        flipped = true;
+      }
     }
     assert.ok(found >= 0, `view ${index} is no crop of the resized image`);
     offsets.add(found);
@@ -80,7 +90,10 @@ test('randcrop: size × size window of the resized image, maybe flipped; reprodu
   }
   assert.ok(offsets.size > 20, `${offsets.size} distinct offsets`);
   assert.ok(flips > 8 && flips < 32, `${flips} flips of 40`);
-  const differ = Array.from({ length: 20 }, (_, i) => !same(applyTransform(spec, img, augmentationRng(7, 0, i))[0], applyTransform(spec, img, augmentationRng(7, 1, i))[0]));
+  const differ = Array.from(
+    { length: 20 },
+    (_, i) => !same(applyTransform(spec, img, augmentationRng(7, 0, i))[0], applyTransform(spec, img, augmentationRng(7, 1, i))[0]),
+  );
   assert.ok(differ.filter(Boolean).length >= 15);
   // test split: the ADM crop, no randomness
   assert.ok(same(applyTransform({ ...spec, split: 'test' }, img, new Rng(1))[0], admCenterCrop(img, 128)));
@@ -88,11 +101,13 @@ test('randcrop: size × size window of the resized image, maybe flipped; reprodu
 
 test('centercrop (train): the ADM crop or its mirror, about half each, from the seed', () => {
   const img = noiseImage(90, 70, 2);
-  const c = admCenterCrop(img, 48), f = hflip(c);
+  const c = admCenterCrop(img, 48),
+    f = hflip(c);
   let flips = 0;
   for (let i = 0; i < 40; i++) {
     const [v] = applyTransform({ aug: 'centercrop', size: 48 }, img, augmentationRng(0, 0, i));
-    if (same(v, f)) flips++; else assert.ok(same(v, c));
+    if (same(v, f)) flips++;
+    else assert.ok(same(v, c));
   }
   assert.ok(flips > 8 && flips < 32, `${flips}`);
 });
@@ -102,7 +117,10 @@ test('centercrop_cached: 2 views, the ADM crop and its mirror; numViews of every
   const v = applyTransform({ aug: 'centercrop_cached', size: 48 }, img, new Rng(0));
   assert.equal(v.length, 2);
   assert.ok(same(v[0], admCenterCrop(img, 48)) && same(v[1], hflip(v[0])));
-  assert.deepEqual(['randcrop', 'centercrop', 'centercrop_cached', 'tencrop_cached', 'none'].map((aug) => numViews({ aug: aug as any, size: 8 })), [1, 1, 2, 20, 1]);
+  assert.deepEqual(
+    ['randcrop', 'centercrop', 'centercrop_cached', 'tencrop_cached', 'none'].map((aug) => numViews({ aug: aug as any, size: 8 })),
+    [1, 1, 2, 20, 1],
+  );
 });
 
 test('tencrop_cached: 20 distinct views in TenCrop order (corners, centre, then of the mirror) on a gradient', () => {
@@ -114,7 +132,18 @@ test('tencrop_cached: 20 distinct views in TenCrop order (corners, centre, then 
   const keys = new Set(views.map((v) => Buffer.from(v.data).toString('base64')));
   assert.equal(keys.size, 20, 'views are distinct');
   // top-left pixel (x, y) of the 42-crop's views: tl, tr, bl, br, centre (round(2/2) = 1); mirrored x' = 41 − x
-  const origin = [[0, 0], [2, 0], [0, 2], [2, 2], [1, 1], [41, 0], [39, 0], [41, 2], [39, 2], [40, 1]];
+  const origin = [
+    [0, 0],
+    [2, 0],
+    [0, 2],
+    [2, 2],
+    [1, 1],
+    [41, 0],
+    [39, 0],
+    [41, 2],
+    [39, 2],
+    [40, 1],
+  ];
   origin.forEach(([x, y], k) => assert.deepEqual(px(views[k], 0, 0), [5 * x, 5 * y, 128], `view ${k}`));
   // and the pixel one step right/down moves along the gradient (mirrored views run backwards in x)
   assert.deepEqual(px(views[0], 1, 1), [5, 5, 128]);
@@ -125,7 +154,8 @@ test('tencrop_cached: 20 distinct views in TenCrop order (corners, centre, then 
   const big = noiseImage(320, 290, 9);
   const v256 = applyTransform({ aug: 'tencrop_cached', size: 256 }, big, new Rng(0));
   assert.equal(v256.length, 20);
-  const c268 = admCenterCrop(big, 268), c281 = admCenterCrop(big, 281);
+  const c268 = admCenterCrop(big, 268),
+    c281 = admCenterCrop(big, 281);
   assert.ok(same(v256[4], crop(c268, 6, 6, 256, 256)) && same(v256[14], crop(c281, 12, 12, 256, 256)));
   assert.ok(same(v256[11], crop(c281, 0, 25, 256, 256)) && same(v256[15], hflip(crop(c281, 0, 25, 256, 256))));
 });
@@ -143,15 +173,34 @@ test('none: pad or bicubic-resize small grey images; channels 1 or replicated to
   assert.deepEqual([r.width, r.height, r.channels], [32, 32, 1]);
   assert.ok(same(r, pilResize(g, 32, 32, 'bicubic')));
   // RGB → L is PIL's luma (299, 587, 114 per mille, fixed point)
-  assert.deepEqual(Array.from(toChannels(patternImage(1, 1, () => [255, 0, 0]), 1).data), [76]);
-  assert.deepEqual(Array.from(toChannels(patternImage(1, 1, () => [10, 200, 30]), 1).data), [124]);
+  assert.deepEqual(
+    Array.from(
+      toChannels(
+        patternImage(1, 1, () => [255, 0, 0]),
+        1,
+      ).data,
+    ),
+    [76],
+  );
+  assert.deepEqual(
+    Array.from(
+      toChannels(
+        patternImage(1, 1, () => [10, 200, 30]),
+        1,
+      ).data,
+    ),
+    [124],
+  );
   assert.throws(() => applyTransform({ aug: 'none', size: 20, resize: 'pad' }, g, new Rng(0)), /larger than 20/);
   assert.throws(() => applyTransform({ aug: 'randcrop' } as any, g, new Rng(0)), /needs a size/);
   assert.throws(() => applyTransform({ aug: 'fivecrop' } as any, g, new Rng(0)), /unknown augmentation 'fivecrop'/);
 });
 
 test('Rng: a pure function of its keys; int() uniform and in range', () => {
-  const a = new Rng(1, 2, 3), b = new Rng(1, 2, 3), c = new Rng(1, 2, 4), d = new Rng(1, 3, 2);
+  const a = new Rng(1, 2, 3),
+    b = new Rng(1, 2, 3),
+    c = new Rng(1, 2, 4),
+    d = new Rng(1, 3, 2);
   const draw = (r: Rng) => Array.from({ length: 8 }, () => r.next());
   const da = draw(a);
   assert.deepEqual(da, draw(b));
@@ -161,7 +210,10 @@ test('Rng: a pure function of its keys; int() uniform and in range', () => {
   const counts = new Array(6).fill(0);
   for (let i = 0; i < 60000; i++) counts[r.int(6)]++;
   for (const n of counts) assert.ok(Math.abs(n - 10000) < 400, `${counts}`);
-  for (let i = 0; i < 1000; i++) { const u = r.random(); assert.ok(u >= 0 && u < 1); }
+  for (let i = 0; i < 1000; i++) {
+    const u = r.random();
+    assert.ok(u >= 0 && u < 1);
+  }
   assert.equal(new Rng(9).int(1), 0);
 });
 
@@ -169,7 +221,20 @@ test('rawToTensor / tensorToRaw: HWC bytes ↔ uint8 (C, H, W)', () => {
   const img = patternImage(3, 2, (x, y) => [x, 10 + y, 20]);
   const t = rawToTensor(img);
   assert.deepEqual([t.dtype, t.shape], ['uint8', [3, 2, 3]]);
-  assert.deepEqual(t.tolist(), [[[0, 1, 2], [0, 1, 2]], [[10, 10, 10], [11, 11, 11]], [[20, 20, 20], [20, 20, 20]]]);
+  assert.deepEqual(t.tolist(), [
+    [
+      [0, 1, 2],
+      [0, 1, 2],
+    ],
+    [
+      [10, 10, 10],
+      [11, 11, 11],
+    ],
+    [
+      [20, 20, 20],
+      [20, 20, 20],
+    ],
+  ]);
   assert.ok(same(tensorToRaw(t), img));
   t.dispose();
 });

@@ -37,24 +37,57 @@ test('resolveDevice: canonical names, the default, and named errors', () => {
 
 test('asking for CUDA without it names what was asked and the libtorch found', { skip: noCuda }, () => {
   for (const d of ['cuda', 'cuda:1']) {
-    assert.throws(() => resolveDevice(d, { what: 'trainer.params.device' }),
-      new RegExp(`trainer\\.params\\.device '${d}': CUDA is not available: the addon is linked to libtorch ${version} in /\\S+, without CUDA`));
+    assert.throws(
+      () => resolveDevice(d, { what: 'trainer.params.device' }),
+      new RegExp(`trainer\\.params\\.device '${d}': CUDA is not available: the addon is linked to libtorch ${version} in /\\S+, without CUDA`),
+    );
   }
   assert.throws(() => setUpJobDevice(trainerParams({ device: 'cuda', precision: 'fp32' })), /trainer\.params\.device 'cuda': CUDA is not available/);
 });
 
 function tinyConfig(dir: string, params: Record<string, unknown> = {}): string {
   const file = join(dir, 'tiny.yaml');
-  writeFileSync(file, stringify({ trainer: { target: 'DiffusionTrainer', params: {
-    num_epoch: 1, max_steps: 3, valid_size: 8, blr: 2e-3, warmup_epochs: 0.001, batch_size: 8, num_workers: 0,
-    save_every: 100, sample_every: 100, eval_num_tokens: [1, 4], seed: 1, threads: 1, result_folder: join(dir, 'run'), precision: 'fp32',
-    model: { target: 'DiffuseSlot', params: {
-      encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
-      num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
-      vae: 'none', enable_nest: true, num_sampling_steps: '5' } },
-    dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-    ...params,
-  } } }));
+  writeFileSync(
+    file,
+    stringify({
+      trainer: {
+        target: 'DiffusionTrainer',
+        params: {
+          num_epoch: 1,
+          max_steps: 3,
+          valid_size: 8,
+          blr: 2e-3,
+          warmup_epochs: 0.001,
+          batch_size: 8,
+          num_workers: 0,
+          save_every: 100,
+          sample_every: 100,
+          eval_num_tokens: [1, 4],
+          seed: 1,
+          threads: 1,
+          result_folder: join(dir, 'run'),
+          precision: 'fp32',
+          model: {
+            target: 'DiffuseSlot',
+            params: {
+              encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true },
+              enc_img_size: 32,
+              image_channels: 1,
+              num_slots: 4,
+              slot_dim: 4,
+              norm_slots: true,
+              dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
+              vae: 'none',
+              enable_nest: true,
+              num_sampling_steps: '5',
+            },
+          },
+          dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+          ...params,
+        },
+      },
+    }),
+  );
   return file;
 }
 
@@ -95,16 +128,22 @@ test('train.js --device cpu: the run states device and precision first, and trai
 
 const cpuFp16 = autocastComputesIn('cpu', 'float16');
 
-test('fp16 on a CPU whose libtorch has no float16 autocast is an error naming the key', { skip: cpuFp16 ? `libtorch ${torch.config().torchVersion} has CPU fp16 autocast (checked by the next test)` : false }, () => {
-  assert.throws(() => resolvePrecision('fp16', 'cpu', 'trainer.params.precision'),
-    /trainer\.params\.precision 'fp16' on cpu: cpu autocast to float16 is not supported by this libtorch/);
+test('fp16 on a CPU whose libtorch has no float16 autocast is an error naming the key', {
+  skip: cpuFp16 ? `libtorch ${torch.config().torchVersion} has CPU fp16 autocast (checked by the next test)` : false,
+}, () => {
+  assert.throws(
+    () => resolvePrecision('fp16', 'cpu', 'trainer.params.precision'),
+    /trainer\.params\.precision 'fp16' on cpu: cpu autocast to float16 is not supported by this libtorch/,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'device-'));
   const r = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', tinyConfig(dir, { precision: 'fp16' })], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /trainer\.params\.precision 'fp16' on cpu/);
 });
 
-test('fp16 on the CPU (libtorch with float16 CPU autocast): losses differ from fp32, a loss scaler runs', { skip: cpuFp16 ? false : `libtorch ${torch.config().torchVersion} has no CPU fp16 autocast (the previous test checks the error)` }, () => {
+test('fp16 on the CPU (libtorch with float16 CPU autocast): losses differ from fp32, a loss scaler runs', {
+  skip: cpuFp16 ? false : `libtorch ${torch.config().torchVersion} has no CPU fp16 autocast (the previous test checks the error)`,
+}, () => {
   const runs: Record<string, Map<number, number>> = {};
   for (const precision of ['fp32', 'fp16']) {
     const dir = mkdtempSync(join(tmpdir(), 'device-'));
@@ -118,27 +157,31 @@ test('fp16 on the CPU (libtorch with float16 CPU autocast): losses differ from f
   // small the loss is dominated by the target's energy, so the runs part only after a few steps.
   assert.equal(runs.fp16.get(1), runs.fp32.get(1));
   const steps = [2, 3, 4, 5, 6];
-  assert.ok(steps.some((s) => runs.fp16.get(s) !== runs.fp32.get(s)), 'fp16 trains differently from fp32');
+  assert.ok(
+    steps.some((s) => runs.fp16.get(s) !== runs.fp32.get(s)),
+    'fp16 trains differently from fp32',
+  );
   for (const s of steps) {
     const [a, b] = [runs.fp32.get(s)!, runs.fp16.get(s)!];
     assert.ok(Number.isFinite(b) && Math.abs(a - b) < 0.05 * Math.abs(a), `step ${s}: fp16 ${b} within fp16 rounding of fp32 ${a}`);
   }
 });
 
-test('optimizerStep with a loss scaler skips the step on an injected inf gradient, then steps', () => torch.scope(() => {
-  torch.manualSeed(0);
-  const model = new torch.nn.Linear(3, 2);
-  const P = trainerParams({ batch_size: 1, grad_accum_steps: 1, blr: 256, warmup_epochs: 0, max_steps: 10, cosine_lr: false, enable_ema: false });
-  const opt = setUpOptimization(model, P, 10, 1);
-  const scaler = new torch.optim.GradScaler({ initScale: 1024 });
-  const before = model.weight.clone();
-  const lossOf = () => scaler.scale(model.forward(torch.ones([4, 3])).sum());
-  lossOf().backward();
-  model.weight.grad!.index(0, 0).fill_(Infinity);   // an overflow in fp16
-  assert.equal(optimizerStep(model, opt, 1, 1.0, scaler), false, 'skipped');
-  assert.equal(model.weight.sub(before).abs().max().item(), 0, 'weights unchanged by the skipped step');
-  assert.equal(scaler.getScale(), 512, 'scale backed off');
-  lossOf().backward();
-  assert.equal(optimizerStep(model, opt, 2, 1.0, scaler), true, 'stepped');
-  assert.ok(model.weight.sub(before).abs().max().item() > 0, 'weights changed');
-}));
+test('optimizerStep with a loss scaler skips the step on an injected inf gradient, then steps', () =>
+  torch.scope(() => {
+    torch.manualSeed(0);
+    const model = new torch.nn.Linear(3, 2);
+    const P = trainerParams({ batch_size: 1, grad_accum_steps: 1, blr: 256, warmup_epochs: 0, max_steps: 10, cosine_lr: false, enable_ema: false });
+    const opt = setUpOptimization(model, P, 10, 1);
+    const scaler = new torch.optim.GradScaler({ initScale: 1024 });
+    const before = model.weight.clone();
+    const lossOf = () => scaler.scale(model.forward(torch.ones([4, 3])).sum());
+    lossOf().backward();
+    model.weight.grad!.index(0, 0).fill_(Infinity); // an overflow in fp16
+    assert.equal(optimizerStep(model, opt, 1, 1.0, scaler), false, 'skipped');
+    assert.equal(model.weight.sub(before).abs().max().item(), 0, 'weights unchanged by the skipped step');
+    assert.equal(scaler.getScale(), 512, 'scale backed off');
+    lossOf().backward();
+    assert.equal(optimizerStep(model, opt, 2, 1.0, scaler), true, 'stepped');
+    assert.ok(model.weight.sub(before).abs().max().item() > 0, 'weights changed');
+  }));

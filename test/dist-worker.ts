@@ -45,7 +45,8 @@ async function ops(rank: number, size: number): Promise<Record<string, unknown>>
   r.allGather = parts.map((p) => p.tolist());
   dist.barrier();
   // Items 0..4 over the ranks as a DistributedSampler without shuffle (padded by wrapping).
-  const total = 5, per = Math.ceil(total / size);
+  const total = 5,
+    per = Math.ceil(total / size);
   const mine = Array.from({ length: per }, (_, j) => ((j * size + rank) % total) * 100);
   r.gathered = dist.allGatherRows(torch.tensor(mine), total).tolist();
   // Async: 16 MB all-reduce waited on a worker thread while timers keep firing.
@@ -57,7 +58,12 @@ async function ops(rank: number, size: number): Promise<Record<string, unknown>>
   clearInterval(timer);
   r.asyncSum = [big.min().item(), big.max().item()];
   r.ticks = ticks;
-  try { await w.wait(); r.secondWait = 'no error'; } catch (err) { r.secondWait = (err as Error).message; }
+  try {
+    await w.wait();
+    r.secondWait = 'no error';
+  } catch (err) {
+    r.secondWait = (err as Error).message;
+  }
   return r;
 }
 
@@ -65,8 +71,12 @@ async function ddp(rank: number, size: number): Promise<Record<string, unknown>>
   const model = parityModel();
   const { x, y } = parityData();
   const accum = Number(process.env.DIST_ACCUM ?? 1);
-  const per = 4 / size, micro = per / accum;
-  const net = new dist.DistributedDataParallel(model, { bucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 25), firstBucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 1) });
+  const per = 4 / size,
+    micro = per / accum;
+  const net = new dist.DistributedDataParallel(model, {
+    bucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 25),
+    firstBucketCapMb: Number(process.env.DIST_BUCKET_MB ?? 1),
+  });
   const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
   const steps: number[][][] = [];
   let finalParams: number[][] = [];
@@ -148,4 +158,8 @@ async function main(): Promise<void> {
   writeFileSync(join(out, `rank${process.env.RANK}.json`), JSON.stringify(result));
 }
 
-if (mode) main().catch((e) => { console.error(e); process.exit(1); });
+if (mode)
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -33,7 +33,11 @@ async function check(env: Record<string, string>, expectBuckets: number) {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.result!.error, undefined, `rank ${rank}: ${r.result!.error}`);
     assert.equal(r.result!.buckets.length, expectBuckets);
-    for (let s = 0; s < 3; s++) assert.ok(maxAbsDiff(r.result!.steps[s].flat(), ref.steps[s].flat()) < TOL, `rank ${rank} step ${s + 1} gradients: ${maxAbsDiff(r.result!.steps[s].flat(), ref.steps[s].flat())}`);
+    for (let s = 0; s < 3; s++)
+      assert.ok(
+        maxAbsDiff(r.result!.steps[s].flat(), ref.steps[s].flat()) < TOL,
+        `rank ${rank} step ${s + 1} gradients: ${maxAbsDiff(r.result!.steps[s].flat(), ref.steps[s].flat())}`,
+      );
     assert.ok(maxAbsDiff(r.result!.params.flat(), ref.params.flat()) < TOL, `rank ${rank} parameters after 3 steps`);
   }
   // the ranks apply identical updates to identical weights
@@ -62,7 +66,8 @@ test('DDP: the same with a bucket per tensor (each launched as its gradient is r
 test('DDP: 2 accumulation micro-steps of batch 1 per rank, the first under noSync(), = batch 4', async () => {
   const ranks = await check({ DIST_ACCUM: '2' }, 1);
   // after the noSync micro-step each rank holds only its own sample's gradient: they differ
-  const a = ranks[0].result!.localAfterNoSync, b = ranks[1].result!.localAfterNoSync;
+  const a = ranks[0].result!.localAfterNoSync,
+    b = ranks[1].result!.localAfterNoSync;
   assert.equal(a.length, 6);
   assert.ok(maxAbsDiff(a.flat(2), b.flat(2)) > 1e-4, 'no communication happened under noSync()');
 });
@@ -88,5 +93,7 @@ test('DDP needs a process group and a trainable parameter', () => {
   try {
     const frozen = parityModel().requiresGrad_(false);
     assert.throws(() => new torch.distributed.DistributedDataParallel(frozen), /no parameter that requires grad/);
-  } finally { torch.distributed.destroyProcessGroup(); }
+  } finally {
+    torch.distributed.destroyProcessGroup();
+  }
 });

@@ -15,7 +15,10 @@ test('allReduce (sum/avg/max), broadcast, allGather, barrier, allGatherRows and 
     assert.deepEqual(v.avg, [1.5, 3, 4.5, 6]);
     assert.deepEqual(v.maxInt, [1, 10]); // max of [0,10] and [1,9], int64
     assert.deepEqual(v.broadcast, [8, 8, 8]); // rank 1's value 1 + 7
-    assert.deepEqual(v.allGather, [[0, 0], [1, 10]]);
+    assert.deepEqual(v.allGather, [
+      [0, 0],
+      [1, 10],
+    ]);
     // 5 items over 2 ranks: rank 0 has 0,2,4, rank 1 has 1,3 and the padding item 0 again
     assert.deepEqual(v.gathered, [0, 100, 200, 300, 400]);
     assert.deepEqual(v.asyncSum, [3, 3]); // 4 M ones ·1 + ·2
@@ -24,7 +27,7 @@ test('allReduce (sum/avg/max), broadcast, allGather, barrier, allGatherRows and 
   }
 });
 
-test('a rank that leaves makes the others\' all-reduce fail with an error naming the op and rank, not hang', async () => {
+test("a rank that leaves makes the others' all-reduce fail with an error naming the op and rank, not hang", async () => {
   const t0 = Date.now();
   const [r0, r1] = await runRanks('peer-exits', 2, { DIST_TIMEOUT_MS: '20000' });
   assert.equal(r1.code, 3);
@@ -38,8 +41,12 @@ test('a missing peer at rendezvous times out with an error (timeout honoured)', 
   const { freePort } = await import('./dist-helpers.js');
   const port = await freePort();
   const t0 = Date.now();
-  assert.throws(() => torch.distributed.initProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeout: 1500 }),
-    (e: Error) => e.name === 'DistributedError' && /initProcessGroup \(rank 0 of 2, gloo, store 127\.0\.0\.1:\d+\): .* not all 2 ranks joined within 1\.5 s/.test(e.message));
+  assert.throws(
+    () => torch.distributed.initProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeout: 1500 }),
+    (e: Error) =>
+      e.name === 'DistributedError' &&
+      /initProcessGroup \(rank 0 of 2, gloo, store 127\.0\.0\.1:\d+\): .* not all 2 ranks joined within 1\.5 s/.test(e.message),
+  );
   assert.ok(Date.now() - t0 < 15_000);
   assert.equal(torch.distributed.isInitialized(), false);
 });
@@ -69,11 +76,16 @@ test("under torchrun's agent store the ranks join the agent's TCPStore as client
   const agent = native.distributed.tcpStore('127.0.0.1', port, true, 0, 30_000); // stands in for torchrun's agent
   try {
     const ranks = await runRanks('ops', 2, { TORCHELASTIC_USE_AGENT_STORE: 'True', TORCHELASTIC_RESTART_COUNT: '0' }, 60_000, port);
-    for (const r of ranks) { assert.equal(r.code, 0, r.stderr); assert.deepEqual(r.result!.sum, [3, 6, 9, 12]); }
+    for (const r of ranks) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.result!.sum, [3, 6, 9, 12]);
+    }
     assert.doesNotMatch(ranks[0].stderr, /does not answer/);
     // the ranks' probe reached the agent's store
     assert.equal(native.distributed.storeGet(agent, 'torchnode/probe'), '1');
-  } finally { native.distributed.releaseStore(agent); }
+  } finally {
+    native.distributed.releaseStore(agent);
+  }
 });
 
 test('an agent store that does not answer this libtorch (torchrun on another torch) → rank 0 serves on the next port', async () => {
@@ -84,7 +96,15 @@ test('an agent store that does not answer this libtorch (torchrun on another tor
   await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
   try {
     const ranks = await runRanks('ops', 2, { TORCHELASTIC_USE_AGENT_STORE: 'True' }, 60_000, port);
-    for (const r of ranks) { assert.equal(r.code, 0, r.stderr); assert.deepEqual(r.result!.sum, [3, 6, 9, 12]); }
-    assert.match(ranks[0].stderr, new RegExp(`agent store at 127\\.0\\.0\\.1:${port} does not answer .* rank 0 serves the rendezvous at 127\\.0\\.0\\.1:${port + 1}`));
-  } finally { silent.close(); }
+    for (const r of ranks) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.result!.sum, [3, 6, 9, 12]);
+    }
+    assert.match(
+      ranks[0].stderr,
+      new RegExp(`agent store at 127\\.0\\.0\\.1:${port} does not answer .* rank 0 serves the rendezvous at 127\\.0\\.0\\.1:${port + 1}`),
+    );
+  } finally {
+    silent.close();
+  }
 });

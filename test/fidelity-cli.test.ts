@@ -19,11 +19,14 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const fx = fidelityFixturesJson();
 const dir = mkdtempSync(join(tmpdir(), 'fidelity-cli-'));
 const weights = saveFidelityWeights(dir);
-const a = join(FIDELITY_FIXTURES, 'images_a'), b = join(FIDELITY_FIXTURES, 'images_b'), stats = join(FIDELITY_FIXTURES, 'stats_b.npz');
-const fidelity = (args: string[]) => spawnSync(process.execPath, [join(root, 'fidelity.js'), '--feature-extractor-weights-path', weights, '--device', 'cpu', ...args], { encoding: 'utf8' });
+const a = join(FIDELITY_FIXTURES, 'images_a'),
+  b = join(FIDELITY_FIXTURES, 'images_b'),
+  stats = join(FIDELITY_FIXTURES, 'stats_b.npz');
+const fidelity = (args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'fidelity.js'), '--feature-extractor-weights-path', weights, '--device', 'cpu', ...args], { encoding: 'utf8' });
 const rel = (x: number, ref: number) => Math.abs(x - ref) / Math.abs(ref);
 
-test('fidelity.js --input1 a --input2 b --fid --isc --json: torch-fidelity\'s keys and values (call 1)', { timeout: 600_000 }, () => {
+test("fidelity.js --input1 a --input2 b --fid --isc --json: torch-fidelity's keys and values (call 1)", { timeout: 600_000 }, () => {
   const r = fidelity(['--input1', a, '--input2', b, '--fid_statistics_file', stats, '--fid', '--isc', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
@@ -56,7 +59,9 @@ test('fidelity.js names what is wrong', () => {
   assert.match(r1.stderr, /FID needs a second input: input2 \(a folder\) or fid_statistics_file/);
   const r2 = fidelity(['--input1', a]);
   assert.match(r2.stderr, /nothing to compute: give --fid and\/or --isc/);
-  const r3 = spawnSync(process.execPath, [join(root, 'fidelity.js'), '--input1', a, '--isc', '--feature-extractor-weights-path', join(dir, 'absent.pth')], { encoding: 'utf8' });
+  const r3 = spawnSync(process.execPath, [join(root, 'fidelity.js'), '--input1', a, '--isc', '--feature-extractor-weights-path', join(dir, 'absent.pth')], {
+    encoding: 'utf8',
+  });
   assert.equal(r3.status, 1);
   assert.match(r3.stderr, /absent\.pth/);
   const r4 = fidelity(['--input1', join(dir, 'no-such-folder'), '--isc']);

@@ -18,8 +18,15 @@ import { dirname, join } from 'node:path';
 import * as torch from '../lib/torch.js';
 import { safetensors, save } from '../lib/serialization/index.js';
 import {
-  InceptionV3Features, loadInceptionStateDict, resizeBilinearTf1, findInceptionWeights, fidelityImageBatches,
-  INCEPTION_FEATURES, INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, type InceptionFeature,
+  InceptionV3Features,
+  loadInceptionStateDict,
+  resizeBilinearTf1,
+  findInceptionWeights,
+  fidelityImageBatches,
+  INCEPTION_FEATURES,
+  INCEPTION_WEIGHTS_FILE,
+  INCEPTION_WEIGHTS_URL,
+  type InceptionFeature,
 } from '../lib/eval/fidelity/index.js';
 import { FIDELITY_FIXTURES, fidelityFixturesJson } from './fixture-paths.js';
 import { buildFidelityStateDict } from './fidelity-weights.js';
@@ -48,7 +55,9 @@ function model(): { model: InceptionV3Features; path: string } {
   return (loaded = { model: InceptionV3Features.fromPretrained({ weightsPath: path }), path });
 }
 // the saved weights are ~95 MB: remove them when the file's tests are done
-after(() => { if (loaded) rmSync(dirname(loaded.path), { recursive: true, force: true }); });
+after(() => {
+  if (loaded) rmSync(dirname(loaded.path), { recursive: true, force: true });
+});
 
 /** max|a − b| ≤ rel · max|b| (see the header for why this rule and 1e-5). */
 function assertFeatureClose(got: torch.Tensor, want: torch.Tensor, what: string, rel = 1e-5): void {
@@ -62,9 +71,12 @@ function assertFeatureClose(got: torch.Tensor, want: torch.Tensor, what: string,
 }
 
 test('the formula weights reproduce every tensor of the fixture (hash vectors, bit checksums, first values)', () => {
-  const sd = weights();   // buildFidelityStateDict throws on any checksum or hash-vector mismatch
+  const sd = weights(); // buildFidelityStateDict throws on any checksum or hash-vector mismatch
   assert.equal(sd.size, fx.weights.n_tensors);
-  assert.deepEqual([...sd.keys()], fx.weights.tensors.map((e: any) => e.name));
+  assert.deepEqual(
+    [...sd.keys()],
+    fx.weights.tensors.map((e: any) => e.name),
+  );
   for (const e of fx.weights.tensors) {
     if (!e.first) continue;
     const got = Array.from(sd.get(e.name)!.flatten().slice(0, 0, e.first.length).toTypedArray() as ArrayLike<number | bigint>, Number);
@@ -76,7 +88,10 @@ test("InceptionV3Features has torch-fidelity's state-dict entries, in order, wit
   const m = new InceptionV3Features();
   torch.scope(() => {
     const sd = m.stateDict();
-    assert.deepEqual(Object.keys(sd), fx.weights.tensors.map((e: any) => e.name));
+    assert.deepEqual(
+      Object.keys(sd),
+      fx.weights.tensors.map((e: any) => e.name),
+    );
     for (const e of fx.weights.tensors) {
       assert.deepEqual(sd[e.name].shape, e.shape, `${e.name} shape`);
       assert.equal(sd[e.name].dtype, e.dtype, `${e.name} dtype`);
@@ -99,14 +114,17 @@ test('a saved .pth loads strictly through findInceptionWeights + torch.load, bit
   const torchHome = tempDir('fid-torch-home-');
   mkdirSync(join(torchHome, 'hub', 'checkpoints'), { recursive: true });
   symlinkSync(path, join(torchHome, 'hub', 'checkpoints', INCEPTION_WEIGHTS_FILE));
-  assert.equal(findInceptionWeights(null, { env: { TORCH_HOME: torchHome }, home: '/nonexistent-home' }), join(torchHome, 'hub', 'checkpoints', INCEPTION_WEIGHTS_FILE));
+  assert.equal(
+    findInceptionWeights(null, { env: { TORCH_HOME: torchHome }, home: '/nonexistent-home' }),
+    join(torchHome, 'hub', 'checkpoints', INCEPTION_WEIGHTS_FILE),
+  );
   const home = tempDir('fid-home-');
   mkdirSync(join(home, '.cache', 'torch', 'hub', 'checkpoints'), { recursive: true });
   symlinkSync(path, join(home, '.cache', 'torch', 'hub', 'checkpoints', INCEPTION_WEIGHTS_FILE));
   assert.equal(findInceptionWeights(undefined, { env: {}, home }), join(home, '.cache', 'torch', 'hub', 'checkpoints', INCEPTION_WEIGHTS_FILE));
 });
 
-test("loading as torch-fidelity: absent num_batches_tracked counters are filled, any other missing/extra key or shape is an error naming it", () => {
+test('loading as torch-fidelity: absent num_batches_tracked counters are filled, any other missing/extra key or shape is an error naming it', () => {
   const m = new InceptionV3Features();
   // torch-fidelity's conversion script writes no num_batches_tracked entries
   const noCounters = new Map([...weights()].filter(([k]) => !k.endsWith('.num_batches_tracked')));
@@ -115,7 +133,10 @@ test("loading as torch-fidelity: absent num_batches_tracked counters are filled,
   torch.scope(() => assert.ok(torch.equal(m.stateDict()['Mixed_7c.branch_pool.bn.running_var'], weights().get('Mixed_7c.branch_pool.bn.running_var')!)));
   const without = new Map(weights());
   without.delete('Mixed_6b.branch7x7dbl_4.conv.weight');
-  assert.throws(() => loadInceptionStateDict(m, without, 'a.pth'), /^Error: a\.pth: .*Missing key\(s\) in state_dict: "Mixed_6b\.branch7x7dbl_4\.conv\.weight"/s);
+  assert.throws(
+    () => loadInceptionStateDict(m, without, 'a.pth'),
+    /^Error: a\.pth: .*Missing key\(s\) in state_dict: "Mixed_6b\.branch7x7dbl_4\.conv\.weight"/s,
+  );
   const extra = new Map(weights());
   extra.set('AuxLogits.fc.weight', torch.zeros([1]));
   assert.throws(() => loadInceptionStateDict(m, extra, 'b.pth'), /b\.pth: .*Unexpected key\(s\) in state_dict: "AuxLogits\.fc\.weight"/s);
@@ -129,9 +150,16 @@ test('no weight file: one error naming the file, every place looked, where to ge
   const env = { TORCH_HOME: '/nonexistent/torch-home', XDG_CACHE_HOME: '/nonexistent/xdg' };
   const home = '/nonexistent/home';
   let msg = '';
-  try { findInceptionWeights(null, { env, home }); } catch (e) { msg = (e as Error).message; }
-  const places = ['/nonexistent/torch-home/hub/checkpoints/', '/nonexistent/xdg/torch/hub/checkpoints/', '/nonexistent/home/.cache/torch/hub/checkpoints/'].map((p) => p + INCEPTION_WEIGHTS_FILE);
-  for (const s of [INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, '--feature-extractor-weights-path', 'Nothing is downloaded', ...places]) assert.ok(msg.includes(s), `error mentions ${s}:\n${msg}`);
+  try {
+    findInceptionWeights(null, { env, home });
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  const places = ['/nonexistent/torch-home/hub/checkpoints/', '/nonexistent/xdg/torch/hub/checkpoints/', '/nonexistent/home/.cache/torch/hub/checkpoints/'].map(
+    (p) => p + INCEPTION_WEIGHTS_FILE,
+  );
+  for (const s of [INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, '--feature-extractor-weights-path', 'Nothing is downloaded', ...places])
+    assert.ok(msg.includes(s), `error mentions ${s}:\n${msg}`);
   assert.match(msg, /put it at\n {2}\/nonexistent\/torch-home\/hub\/checkpoints\/weights-inception/);
   // an explicit path that does not exist is an error too: a cached copy does not stand in for it
   assert.throws(() => findInceptionWeights('/nonexistent/given.pth', { env, home }), /Looked at the given path:\n {2}\/nonexistent\/given\.pth/);
@@ -146,19 +174,34 @@ test('TF1 resize: the first conv input of the fixture image equals the recorded 
   got.dispose();
   torch.scope(() => {
     // an independent scalar implementation of the same float32 steps, on an odd non-square size
-    const H = 7, W = 11, OH = 5, OW = 13;
-    const img = torch.arange(0, 2 * H * W).float().mul(37.3).remainder(255).reshape(1, 2, H, W);
+    const H = 7,
+      W = 11,
+      OH = 5,
+      OW = 13;
+    const img = torch
+      .arange(0, 2 * H * W)
+      .float()
+      .mul(37.3)
+      .remainder(255)
+      .reshape(1, 2, H, W);
     const px = img.flatten().toTypedArray() as Float32Array;
     const f = Math.fround;
-    const axis = (n: number, m2: number, j: number) => { const s = f(f(j) * f(n / m2)); const lo = Math.trunc(s); return [lo, Math.min(lo + 1, n - 1), f(s - lo)]; };
+    const axis = (n: number, m2: number, j: number) => {
+      const s = f(f(j) * f(n / m2));
+      const lo = Math.trunc(s);
+      return [lo, Math.min(lo + 1, n - 1), f(s - lo)];
+    };
     const want = new Float32Array(2 * OH * OW);
-    for (let c = 0; c < 2; c++) for (let y = 0; y < OH; y++) for (let x = 0; x < OW; x++) {
-      const [y0, y1, fy] = axis(H, OH, y), [x0, x1, fx2] = axis(W, OW, x);
-      const p = (yy: number, xx: number) => px[c * H * W + yy * W + xx];
-      const top = f(p(y0, x0) + f(f(p(y0, x1) - p(y0, x0)) * fx2));
-      const bot = f(p(y1, x0) + f(f(p(y1, x1) - p(y1, x0)) * fx2));
-      want[c * OH * OW + y * OW + x] = f(top + f(f(bot - top) * fy));
-    }
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y < OH; y++)
+        for (let x = 0; x < OW; x++) {
+          const [y0, y1, fy] = axis(H, OH, y),
+            [x0, x1, fx2] = axis(W, OW, x);
+          const p = (yy: number, xx: number) => px[c * H * W + yy * W + xx];
+          const top = f(p(y0, x0) + f(f(p(y0, x1) - p(y0, x0)) * fx2));
+          const bot = f(p(y1, x0) + f(f(p(y1, x1) - p(y1, x0)) * fx2));
+          want[c * OH * OW + y * OW + x] = f(top + f(f(bot - top) * fy));
+        }
     assert.deepEqual(Array.from(resizeBilinearTf1(img, [OH, OW]).flatten().toTypedArray() as Float32Array), Array.from(want));
     // 299 → 299 is the identity; a 1 × 1 image becomes constant
     const big = torch.rand([1, 3, 299, 299]);
@@ -193,7 +236,11 @@ test('features come in the order asked for; a shallow request stops early and eq
     assert.ok(torch.equal(f64, again64));
     assertFeatureClose(f192, ref(caseFeatures, 'out.images_small.192'), '192 alone');
     assertFeatureClose(logits, ref(caseFeatures, 'out.images_small.logits'), 'logits without logits_unbiased');
-    assert.deepEqual(m.forward(x).map((t) => t.shape), [[4, 2048]], "default feature '2048'");
+    assert.deepEqual(
+      m.forward(x).map((t) => t.shape),
+      [[4, 2048]],
+      "default feature '2048'",
+    );
     assert.throws(() => m.forward(x, ['pool3' as InceptionFeature]), /unknown feature 'pool3' \(choose from 64, 192, 768, 2048, logits_unbiased, logits\)/);
     assert.throws(() => m.forward(x, ['64', '64']), /listed twice/);
     assert.throws(() => m.forward(x, []), /no feature requested/);
@@ -203,9 +250,12 @@ test('features come in the order asked for; a shallow request stops early and eq
   assert.deepEqual([...INCEPTION_FEATURES], FEATURES);
 });
 
-test("images_a/ and images_b/ read and batched as torch-fidelity (min(64, N)) give its 2048 and logits_unbiased features", async () => {
+test('images_a/ and images_b/ read and batched as torch-fidelity (min(64, N)) give its 2048 and logits_unbiased features', async () => {
   const { model: m } = model();
-  for (const [folder, key] of [['images_a', 'a'], ['images_b', 'b']] as const) {
+  for (const [folder, key] of [
+    ['images_a', 'a'],
+    ['images_b', 'b'],
+  ] as const) {
     const count = fx.images[folder].count;
     const batches: number[] = [];
     const got: Record<'2048' | 'logits_unbiased', torch.Tensor[]> = { '2048': [], logits_unbiased: [] };
@@ -227,7 +277,10 @@ test("images_a/ and images_b/ read and batched as torch-fidelity (min(64, N)) gi
     console.log(`# ${folder}: ${count} images in batches ${JSON.stringify(batches)}: ${s.toFixed(1)} s (${(count / s).toFixed(2)} images/s)`);
     const bs = Math.min(64, count);
     assert.equal(fx.case_metrics.batch_independence.batch_used_by_torch_fidelity[folder], bs);
-    assert.deepEqual(batches, Array.from({ length: Math.ceil(count / bs) }, (_, i) => Math.min(bs, count - i * bs)));
+    assert.deepEqual(
+      batches,
+      Array.from({ length: Math.ceil(count / bs) }, (_, i) => Math.min(bs, count - i * bs)),
+    );
     for (const f of ['2048', 'logits_unbiased'] as const) {
       const all = torch.cat(got[f], 0);
       assertFeatureClose(all, ref(caseMetrics, `out.${key}.${f}`), `${folder}.${f}`);

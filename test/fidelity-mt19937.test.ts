@@ -10,9 +10,15 @@ import { join } from 'node:path';
 import { MT19937, randomStatePermutation } from '../lib/eval/fidelity/mt19937.js';
 import { LOCAL_FIXTURES } from './fixture-paths.js';
 
-interface PermCase { seed: number; n: number; perm?: number[]; head?: number[]; tail?: number[]; sha256_int64_le?: string }
-const fx: { raw: Record<string, number[]>; permutations: PermCase[] } =
-  JSON.parse(readFileSync(join(LOCAL_FIXTURES, 'mt19937-permutations.json'), 'utf8'));
+interface PermCase {
+  seed: number;
+  n: number;
+  perm?: number[];
+  head?: number[];
+  tail?: number[];
+  sha256_int64_le?: string;
+}
+const fx: { raw: Record<string, number[]>; permutations: PermCase[] } = JSON.parse(readFileSync(join(LOCAL_FIXTURES, 'mt19937-permutations.json'), 'utf8'));
 
 test('MT19937 outputs equal numpy MT19937 with legacy seeding (outputs 0..7 and 1006..1007)', () => {
   assert.ok(Object.keys(fx.raw).length >= 4);
@@ -43,7 +49,10 @@ test('randomStatePermutation equals numpy RandomState(seed).permutation(n)', () 
     // A permutation: every index once.
     const seen = new Uint8Array(c.n);
     for (const v of p) seen[v]++;
-    assert.ok(seen.every((s) => s === 1), `${what}: not a permutation`);
+    assert.ok(
+      seen.every((s) => s === 1),
+      `${what}: not a permutation`,
+    );
   }
 });
 

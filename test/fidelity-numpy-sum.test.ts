@@ -8,17 +8,27 @@ import { join } from 'node:path';
 import { numpyMean, numpyStd, numpySum } from '../lib/eval/fidelity/numpy-sum.js';
 import { LOCAL_FIXTURES } from './fixture-paths.js';
 
-interface Case { n: number; k: number; sum: number; mean?: number; std?: number; sequential_sum?: number }
+interface Case {
+  n: number;
+  k: number;
+  sum: number;
+  mean?: number;
+  std?: number;
+  sequential_sum?: number;
+}
 const { cases }: { cases: Case[] } = JSON.parse(readFileSync(join(LOCAL_FIXTURES, 'numpy-sums.json'), 'utf8'));
-const xs = (n: number, k: number) => Float64Array.from({ length: n },
-  (_, i) => (((i * 2654435761 + k * 40503) % 2 ** 32) / 2 ** 32 - 0.5) * 2 ** (((i * 40503 + k) % 41) - 20));
+const xs = (n: number, k: number) =>
+  Float64Array.from({ length: n }, (_, i) => (((i * 2654435761 + k * 40503) % 2 ** 32) / 2 ** 32 - 0.5) * 2 ** (((i * 40503 + k) % 41) - 20));
 
 test('numpySum, numpyMean and numpyStd equal numpy bit for bit', () => {
   let orderMatters = 0;
   for (const c of cases) {
     const x = xs(c.n, c.k);
     assert.equal(numpySum(x), c.sum, `sum n=${c.n} k=${c.k}`);
-    if (c.n === 0) { assert.ok(Number.isNaN(numpyMean(x))); continue; }
+    if (c.n === 0) {
+      assert.ok(Number.isNaN(numpyMean(x)));
+      continue;
+    }
     assert.equal(numpyMean(x), c.mean, `mean n=${c.n} k=${c.k}`);
     assert.equal(numpyStd(x), c.std, `std n=${c.n} k=${c.k}`);
     if (c.sequential_sum !== c.sum) orderMatters++;

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import * as torch from '../lib/torch.js';
 import { fidelityFixturesJson } from './fixture-paths.js';
 
-export interface WeightEntry { k: number; name: string; shape: number[]; dtype: 'float32' | 'int64'; rule: string; bits_sum_mod_2_32: number; first?: number[] }
+export interface WeightEntry {
+  k: number;
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int64';
+  rule: string;
+  bits_sum_mod_2_32: number;
+  first?: number[];
+}
 export interface WeightSpec {
   seed: number;
   constants: { g_conv: number; a: number; b: number; c: number; v0: number; v1: number; g_fc: number; d: number };
@@ -19,26 +27,40 @@ export interface WeightSpec {
 
 /** The 32-bit counter hash (every step exact: Math.imul and >>> 0 are arithmetic modulo 2³²). */
 export function hashU32(i: number, k: number, seed: number): number {
-  let x = (i + Math.imul(k, 0x01000193) + Math.imul(seed, 0x9E3779B9)) >>> 0;
-  x = (x ^ (x >>> 16)) >>> 0; x = Math.imul(x, 0x85EBCA6B) >>> 0;
-  x = (x ^ (x >>> 13)) >>> 0; x = Math.imul(x, 0xC2B2AE35) >>> 0;
+  let x = (i + Math.imul(k, 0x01000193) + Math.imul(seed, 0x9e3779b9)) >>> 0;
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x85ebca6b) >>> 0;
+  x = (x ^ (x >>> 13)) >>> 0;
+  x = Math.imul(x, 0xc2b2ae35) >>> 0;
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-const TWO_POW_M32 = 2 ** -32;   // x · 2⁻³² is exact in float64
+const TWO_POW_M32 = 2 ** -32; // x · 2⁻³² is exact in float64
 
 /** u → value for one rule, in float64 in the README's order; rounded to float32 by the Float32Array store. */
 function ruleFn(e: WeightEntry, c: WeightSpec['constants']): (u: number) => number {
   const fanIn = e.shape.slice(1).reduce((p, q) => p * q, 1);
   switch (e.rule) {
-    case 'conv': { const s = Math.sqrt(3) * c.g_conv / Math.sqrt(fanIn); return (u) => (2 * u - 1) * s; }
-    case 'fc_weight': { const s = Math.sqrt(3) * c.g_fc / Math.sqrt(2048); return (u) => (2 * u - 1) * s; }
-    case 'fc_bias': return (u) => (2 * u - 1) * c.d;
-    case 'bn_weight': return (u) => 1 + c.a * (u - 0.5);
-    case 'bn_bias': return (u) => c.b * (u - 0.5);
-    case 'bn_running_mean': return (u) => c.c * (u - 0.5);
-    case 'bn_running_var': return (u) => c.v0 + c.v1 * u;
-    default: throw new Error(`fidelity weights: unknown rule '${e.rule}' for ${e.name}`);
+    case 'conv': {
+      const s = (Math.sqrt(3) * c.g_conv) / Math.sqrt(fanIn);
+      return (u) => (2 * u - 1) * s;
+    }
+    case 'fc_weight': {
+      const s = (Math.sqrt(3) * c.g_fc) / Math.sqrt(2048);
+      return (u) => (2 * u - 1) * s;
+    }
+    case 'fc_bias':
+      return (u) => (2 * u - 1) * c.d;
+    case 'bn_weight':
+      return (u) => 1 + c.a * (u - 0.5);
+    case 'bn_bias':
+      return (u) => c.b * (u - 0.5);
+    case 'bn_running_mean':
+      return (u) => c.c * (u - 0.5);
+    case 'bn_running_var':
+      return (u) => c.v0 + c.v1 * u;
+    default:
+      throw new Error(`fidelity weights: unknown rule '${e.rule}' for ${e.name}`);
   }
 }
 

@@ -20,8 +20,7 @@ export function rng(seed: number, lo = -1, hi = 1): () => number {
 /** A nested array of the given shape filled by f(flat index, multi-index). */
 export function nested(shape: number[], f: (i: number, idx: number[]) => number): any {
   let k = 0;
-  const rec = (d: number, idx: number[]): any =>
-    d === shape.length ? f(k++, idx) : Array.from({ length: shape[d] }, (_, i) => rec(d + 1, [...idx, i]));
+  const rec = (d: number, idx: number[]): any => (d === shape.length ? f(k++, idx) : Array.from({ length: shape[d] }, (_, i) => rec(d + 1, [...idx, i])));
   return rec(0, []);
 }
 
@@ -41,7 +40,12 @@ export function f64(data: any, requiresGrad = false): Tensor {
   return torch.tensor(data, { dtype: 'float64', requiresGrad });
 }
 
-export interface GradcheckOptions { eps?: number; rtol?: number; atol?: number; seed?: number }
+export interface GradcheckOptions {
+  eps?: number;
+  rtol?: number;
+  atol?: number;
+  seed?: number;
+}
 
 /**
  * Checks autograd's gradient of fn with respect to each input against central finite differences
@@ -59,31 +63,36 @@ export function gradcheck(name: string, fn: (...xs: Tensor[]) => Tensor, inputs:
     const vT = torch.fromTypedArray(v, out0.shape);
     const analytic = torch.autograd.grad(out0.mul(vT).sum(), inputs, { allowUnused: true });
     // f(x) evaluated in JS double precision from the output's values
-    const objective = (xs: Tensor[]): number => torch.scope(() => torch.noGrad(() => {
-      const y = fn(...xs).to('float64').toTypedArray() as Float64Array;
-      let s = 0;
-      for (let i = 0; i < y.length; i++) s += y[i] * v[i];
-      return s;
-    }));
+    const objective = (xs: Tensor[]): number =>
+      torch.scope(() =>
+        torch.noGrad(() => {
+          const y = fn(...xs)
+            .to('float64')
+            .toTypedArray() as Float64Array;
+          let s = 0;
+          for (let i = 0; i < y.length; i++) s += y[i] * v[i];
+          return s;
+        }),
+      );
     inputs.forEach((x, k) => {
       const base = x.detach().toTypedArray() as Float64Array;
       const shape = x.shape;
       const num = new Float64Array(base.length);
       for (let i = 0; i < base.length; i++) {
-        const at = (delta: number) => torch.scope(() => {
-          const p = Float64Array.from(base);
-          p[i] += delta;
-          const xs = inputs.map((t, j) => (j === k ? torch.fromTypedArray(p, shape) : t.detach()));
-          return objective(xs);
-        });
+        const at = (delta: number) =>
+          torch.scope(() => {
+            const p = Float64Array.from(base);
+            p[i] += delta;
+            const xs = inputs.map((t, j) => (j === k ? torch.fromTypedArray(p, shape) : t.detach()));
+            return objective(xs);
+          });
         num[i] = (at(eps) - at(-eps)) / (2 * eps);
       }
       const g = analytic[k];
       const ana = g === null ? new Float64Array(base.length) : (g.toTypedArray() as Float64Array);
       for (let i = 0; i < base.length; i++) {
         const err = Math.abs(ana[i] - num[i]);
-        assert.ok(err <= atol + rtol * Math.abs(num[i]),
-          `${name}: d/d input${k}[${i}]: autograd ${ana[i]} vs finite difference ${num[i]} (|diff| ${err})`);
+        assert.ok(err <= atol + rtol * Math.abs(num[i]), `${name}: d/d input${k}[${i}]: autograd ${ana[i]} vs finite difference ${num[i]} (|diff| ${err})`);
       }
     });
   });

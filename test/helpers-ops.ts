@@ -7,8 +7,7 @@ export type Nested = number | Nested[];
 
 /** A nested array of the given shape whose element at multi-index idx is f(idx). */
 export function build(shape: number[], f: (idx: number[]) => number): any {
-  const rec = (d: number, idx: number[]): any =>
-    d === shape.length ? f(idx) : Array.from({ length: shape[d] }, (_, i) => rec(d + 1, [...idx, i]));
+  const rec = (d: number, idx: number[]): any => (d === shape.length ? f(idx) : Array.from({ length: shape[d] }, (_, i) => rec(d + 1, [...idx, i])));
   return rec(0, []);
 }
 
@@ -27,7 +26,10 @@ export function flat(a: any): number[] {
 /** Shape of a (non-ragged) nested array. */
 export function shapeOf(a: any): number[] {
   const s: number[] = [];
-  while (Array.isArray(a)) { s.push(a.length); a = a[0]; }
+  while (Array.isArray(a)) {
+    s.push(a.length);
+    a = a[0];
+  }
   return s;
 }
 
@@ -49,13 +51,17 @@ export function zipN(a: any, b: any, f: (x: number, y: number) => number): any {
 
 /** 2-D matrix product of nested arrays. */
 export function matmul2(a: number[][], b: number[][]): number[][] {
-  const n = a.length, k = b.length, m = b[0].length;
+  const n = a.length,
+    k = b.length,
+    m = b[0].length;
   assert.equal(a[0].length, k);
-  return Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => {
-    let s = 0;
-    for (let q = 0; q < k; q++) s += a[i][q] * b[q][j];
-    return s;
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: m }, (_, j) => {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += a[i][q] * b[q][j];
+      return s;
+    }),
+  );
 }
 
 /** Transpose of a 2-D nested array. */
@@ -70,7 +76,7 @@ export function lcg(n: number, seed = 1, lo = -1, hi = 1): number[] {
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     // round to a float32-representable value with few bits so float32 arithmetic stays exact-ish
-    out.push(lo + (hi - lo) * Math.round((s / 2 ** 32) * 1024) / 1024);
+    out.push(lo + ((hi - lo) * Math.round((s / 2 ** 32) * 1024)) / 1024);
   }
   return out;
 }
@@ -90,7 +96,8 @@ export function logSumExp(xs: number[]): number {
 
 /** erf(x) by its Maclaurin series (accurate to ~1e-12 for |x| <= 3). */
 export function erf(x: number): number {
-  let term = x, sum = x;
+  let term = x,
+    sum = x;
   for (let n = 1; n < 80; n++) {
     term *= (-x * x) / n;
     sum += term / (2 * n + 1);
@@ -118,10 +125,12 @@ export function assertExact(t: Tensor, dtype: string, expected: any): void {
  */
 export function assertAllClose(t: Tensor, expected: any, atol = 1e-6, shape?: number[]): void {
   if (shape) assert.deepEqual(t.shape, shape);
-  const got = flat(t.tolist()), want = flat(expected);
+  const got = flat(t.tolist()),
+    want = flat(expected);
   assert.equal(got.length, want.length, `length ${got.length} vs ${want.length}`);
   for (let i = 0; i < got.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     const ok = Number.isNaN(w) ? Number.isNaN(g) : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= atol;
     assert.ok(ok, `element ${i}: got ${g}, want ${w} (atol ${atol})\n got: ${JSON.stringify(got)}\n want: ${JSON.stringify(want)}`);
   }

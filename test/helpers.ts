@@ -6,7 +6,8 @@ import type { Tensor } from '../lib/torch.js';
 
 /** Max |a - b| over all elements; a and b are flat or nested number arrays. */
 export function maxAbsDiff(a: ArrayLike<number> | number[] | number, b: ArrayLike<number> | number[] | number): number {
-  const fa = flat(a), fb = flat(b);
+  const fa = flat(a),
+    fb = flat(b);
   assert.equal(fa.length, fb.length, `length ${fa.length} vs ${fb.length}`);
   let m = 0;
   for (let i = 0; i < fa.length; i++) {

@@ -47,23 +47,25 @@ test('writePng then readImage round-trips uint8 values exactly', async () => {
   torch.dispose(f, b);
 });
 
-test('makeGrid places images row-major with padding and draws labels', () => torch.scope(() => {
-  const imgs = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4).mul(0.5), torch.ones(3, 4, 4)]);
-  const g = makeGrid(imgs, { nrow: 2, padding: 1, padValue: 1 });
-  assert.deepEqual(g.shape, [3, 1 + 2 * 5, 1 + 2 * 5]);
-  assert.equal(g.index(0, 1, 1).item(), 0);            // first image, top-left pixel
-  assert.equal(g.index(0, 1, 6).item(), 0.5);          // second image
-  assert.equal(g.index(0, 6, 1).item(), 1);            // third image (second row)
-  assert.equal(g.index(0, 0, 0).item(), 1);            // padding
-  const labelled = makeGrid(imgs, { nrow: 3, padding: 2, colLabels: ['A', 'B', 'C'] });
-  assert.ok(labelled.size(1) > 4 + 4, 'room for a label row');
-  assert.equal(labelled.narrow(1, 0, 11).min().item(), 0, 'label pixels are drawn in black');
-}));
+test('makeGrid places images row-major with padding and draws labels', () =>
+  torch.scope(() => {
+    const imgs = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4).mul(0.5), torch.ones(3, 4, 4)]);
+    const g = makeGrid(imgs, { nrow: 2, padding: 1, padValue: 1 });
+    assert.deepEqual(g.shape, [3, 1 + 2 * 5, 1 + 2 * 5]);
+    assert.equal(g.index(0, 1, 1).item(), 0); // first image, top-left pixel
+    assert.equal(g.index(0, 1, 6).item(), 0.5); // second image
+    assert.equal(g.index(0, 6, 1).item(), 1); // third image (second row)
+    assert.equal(g.index(0, 0, 0).item(), 1); // padding
+    const labelled = makeGrid(imgs, { nrow: 3, padding: 2, colLabels: ['A', 'B', 'C'] });
+    assert.ok(labelled.size(1) > 4 + 4, 'room for a label row');
+    assert.equal(labelled.narrow(1, 0, 11).min().item(), 0, 'label pixels are drawn in black');
+  }));
 
-test('makeGrid repeats grayscale images into RGB, as torchvision\'s make_grid', () => torch.scope(() => {
-  const gray = torch.rand(3, 1, 4, 4);
-  const g = makeGrid(gray, { nrow: 3, padding: 1 });
-  assert.deepEqual(g.shape, [3, 6, 16]);
-  assert.ok(g.select(0, 0).equal(g.select(0, 1)) && g.select(0, 0).equal(g.select(0, 2)));
-  assert.ok(makeGrid(gray.expand(-1, 3, -1, -1), { nrow: 3, padding: 1 }).equal(g));
-}));
+test("makeGrid repeats grayscale images into RGB, as torchvision's make_grid", () =>
+  torch.scope(() => {
+    const gray = torch.rand(3, 1, 4, 4);
+    const g = makeGrid(gray, { nrow: 3, padding: 1 });
+    assert.deepEqual(g.shape, [3, 6, 16]);
+    assert.ok(g.select(0, 0).equal(g.select(0, 1)) && g.select(0, 0).equal(g.select(0, 2)));
+    assert.ok(makeGrid(gray.expand(-1, 3, -1, -1), { nrow: 3, padding: 1 }).equal(g));
+  }));

@@ -14,9 +14,21 @@ const lib = join(root, 'lib');
 function layerOf(rel: string): number {
   const top = rel.split('/')[0];
   const layers: Record<string, number> = {
-    core: 1, generated: 1, config: 1,
-    nn: 2, optim: 2, serialization: 2, diffusion: 2, data: 2, distributed: 2,
-    'torch.ts': 3, models: 4, eval: 5, train: 5, cli: 6, 'index.ts': 7,
+    core: 1,
+    generated: 1,
+    config: 1,
+    nn: 2,
+    optim: 2,
+    serialization: 2,
+    diffusion: 2,
+    data: 2,
+    distributed: 2,
+    'torch.ts': 3,
+    models: 4,
+    eval: 5,
+    train: 5,
+    cli: 6,
+    'index.ts': 7,
   };
   const l = layers[top];
   if (l === undefined) throw new Error(`lib/${rel}: a folder the layer map does not know (add it to docs/architecture.md#layers and here)`);
@@ -37,12 +49,18 @@ test('lib/ imports follow the layer map (docs/architecture.md#import-rules)', ()
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.[^']+)'/g)) {
       const target = relative(lib, resolve(dirname(file), m[1])).replace(/\.js$/, '.ts');
-      if (target.startsWith('..')) { bad.push(`lib/${rel} imports ${m[1]}, outside lib/`); continue; }
-      const from = layerOf(rel), to = layerOf(target);
+      if (target.startsWith('..')) {
+        bad.push(`lib/${rel} imports ${m[1]}, outside lib/`);
+        continue;
+      }
+      const from = layerOf(rel),
+        to = layerOf(target);
       if (to > from) bad.push(`lib/${rel} (layer ${from}) imports lib/${target} (layer ${to})`);
-      if (target === 'torch.ts' && from !== 3 && from < 5) bad.push(`lib/${rel} imports the torch.ts façade (layers 1, 2 and models import what they use directly)`);
+      if (target === 'torch.ts' && from !== 3 && from < 5)
+        bad.push(`lib/${rel} imports the torch.ts façade (layers 1, 2 and models import what they use directly)`);
     }
-    if (rel !== 'core/native.ts' && /createRequire\(/.test(text) && /\.node\b/.test(text)) bad.push(`lib/${rel} loads a native addon (only core/native.ts does)`);
+    if (rel !== 'core/native.ts' && /createRequire\(/.test(text) && /\.node\b/.test(text))
+      bad.push(`lib/${rel} loads a native addon (only core/native.ts does)`);
   }
   assert.deepEqual(bad, []);
 });

@@ -16,7 +16,9 @@ const dir = mkdtempSync(join(tmpdir(), 'launch-'));
 const script = join(dir, 'rank.mjs');
 // Prints its environment; rank 1 exits with $FAIL_CODE after a moment unless it is empty; every
 // rank writes its pid and, with IGNORE_TERM, ignores SIGTERM; the others wait forever.
-writeFileSync(script, `
+writeFileSync(
+  script,
+  `
 import { writeFileSync } from 'node:fs';
 const e = process.env;
 writeFileSync(${JSON.stringify(dir)} + '/pid' + e.RANK, String(process.pid));
@@ -27,7 +29,8 @@ process.stderr.write('partial line without newline');
 if (e.IGNORE_TERM) process.on('SIGTERM', () => {});
 if (e.FAIL_CODE && e.RANK === '1') setTimeout(() => process.exit(Number(e.FAIL_CODE)), 300);
 else if (e.FAIL_CODE || e.IGNORE_TERM) setInterval(() => {}, 1000);
-`);
+`,
+);
 
 const launch = (args: string[], env: Record<string, string> = {}) => {
   const t0 = Date.now();
@@ -36,12 +39,17 @@ const launch = (args: string[], env: Record<string, string> = {}) => {
 };
 const pids = (n: number) => Array.from({ length: n }, (_, r) => Number(readFileSync(join(dir, `pid${r}`), 'utf8')));
 
-test('each rank gets torchrun\'s environment and its output lines carry the rank', () => {
+test("each rank gets torchrun's environment and its output lines carry the rank", () => {
   const r = launch(['--nproc-per-node', '3', '--master-port', '29517', script, '--cfg', 'x.yaml'], { OMP_NUM_THREADS: '' });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 3);
-  const byRank = new Map(lines.map((l) => { const m = /^\[rank(\d)\]: (.*)$/.exec(l)!; return [Number(m[1]), JSON.parse(m[2])]; }));
+  const byRank = new Map(
+    lines.map((l) => {
+      const m = /^\[rank(\d)\]: (.*)$/.exec(l)!;
+      return [Number(m[1]), JSON.parse(m[2])];
+    }),
+  );
   for (let rank = 0; rank < 3; rank++) {
     const e = byRank.get(rank);
     assert.equal(e.RANK, String(rank));
@@ -101,15 +109,36 @@ test('two nodes (two launchers, --nnodes 2 --node-rank 0/1) form one group of 4 
   const { freePort, WORKER } = await import('./dist-helpers.js');
   const port = await freePort();
   const out = mkdtempSync(join(tmpdir(), 'launch-nodes-'));
-  const node = (r: number) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [join(root, 'launch.js'), '--nnodes', '2', '--node-rank', String(r), '--nproc-per-node', '2',
-      '--master-addr', '127.0.0.1', '--master-port', String(port), WORKER],
-    { env: { ...process.env, DIST_TEST_MODE: 'ops', DIST_TEST_OUT: out, OMP_NUM_THREADS: '1' } });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  const node = (r: number) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(
+        process.execPath,
+        [
+          join(root, 'launch.js'),
+          '--nnodes',
+          '2',
+          '--node-rank',
+          String(r),
+          '--nproc-per-node',
+          '2',
+          '--master-addr',
+          '127.0.0.1',
+          '--master-port',
+          String(port),
+          WORKER,
+        ],
+        { env: { ...process.env, DIST_TEST_MODE: 'ops', DIST_TEST_OUT: out, OMP_NUM_THREADS: '1' } },
+      );
+      let stdout = '',
+        stderr = '';
+      p.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      p.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
   const [a, b] = await Promise.all([node(0), node(1)]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);

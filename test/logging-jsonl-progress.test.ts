@@ -25,7 +25,10 @@ test('JSONL: one parsable object per line with step, epoch, time and the scalars
   log.close();
   const text = readFileSync(path, 'utf8');
   assert.ok(text.endsWith('\n'));
-  const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
   assert.deepEqual(Object.keys(lines[0]), ['step', 'epoch', 'time', 'diff_loss', 'repa_loss', 'lr']);
   assert.deepEqual({ ...lines[0], time: 0 }, { step: 1, epoch: 0, time: 0, diff_loss: 0.5, repa_loss: -0.25, lr: 1e-4 });
@@ -42,12 +45,18 @@ test('JSONL: reopening after a crash appends, and a torn last line does not swal
   const a = new JsonlLogger(path);
   a.log(1, { x: 1 });
   a.close();
-  appendFileSync(path, '{"step": 2, "x"');          // a crash mid-write
+  appendFileSync(path, '{"step": 2, "x"'); // a crash mid-write
   const b = new JsonlLogger(path);
   b.log(2, { x: 2 });
   b.close();
   const recs = readJsonl(path);
-  assert.deepEqual(recs.map((r) => [r.step, r.x]), [[1, 1], [2, 2]]);
+  assert.deepEqual(
+    recs.map((r) => [r.step, r.x]),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -127,7 +136,8 @@ test('formatDuration / formatRate: ETA as H:MM:SS or Nd HH:MM:SS, it/s or s/it',
 test('formatProgress: step/total and %, epoch, metrics, lr, it/s, ETA from rate', () => {
   assert.equal(
     formatProgress({ step: 1200, total: 400000, epoch: 3, metrics: 'diff_loss: 0.1234 (0.1301)', lr: 1e-4, rate: 4 }),
-    'step   1200/400000 (0.3%) | epoch 3 | diff_loss: 0.1234 (0.1301) | lr 1.00e-04 | 4.00 it/s | ETA 1d 03:41:40');   // (400000 − 1200) / 4 = 99700 s
+    'step   1200/400000 (0.3%) | epoch 3 | diff_loss: 0.1234 (0.1301) | lr 1.00e-04 | 4.00 it/s | ETA 1d 03:41:40',
+  ); // (400000 − 1200) / 4 = 99700 s
   assert.equal(formatProgress({ step: 10, total: 100, rate: 2 }), 'step  10/100 (10.0%) | 2.00 it/s | ETA 0:00:45');
   assert.equal(formatProgress({ step: 10, total: 100 }), 'step  10/100 (10.0%) | ? it/s | ETA --:--:--');
   assert.equal(formatProgress({ step: 7, epoch: 1.23456, rate: 0.5 }), 'step 7 | epoch 1.23 | 2.00 s/it');
@@ -139,17 +149,27 @@ test('RateMeter: smoothed it/s from a fake clock, tracking a change of speed', (
   assert.equal(r.rate, undefined);
   r.update(0, 0);
   assert.equal(r.rate, undefined);
-  for (let s = 1; s <= 10; s++) r.update(s, s * 500);      // 2 it/s
+  for (let s = 1; s <= 10; s++) r.update(s, s * 500); // 2 it/s
   assert.ok(Math.abs(r.rate! - 2) < 1e-9, `${r.rate}`);
-  for (let s = 11; s <= 40; s++) r.update(s, 5000 + (s - 10) * 100);  // then 10 it/s
+  for (let s = 11; s <= 40; s++) r.update(s, 5000 + (s - 10) * 100); // then 10 it/s
   assert.ok(Math.abs(r.rate! - 10) < 1e-3, `${r.rate}`);
-  r.update(42, 5000 + 30 * 100 + 100);                        // 2 steps in 0.1 s: counts steps, not calls
+  r.update(42, 5000 + 30 * 100 + 100); // 2 steps in 0.1 s: counts steps, not calls
   assert.ok(r.rate! > 10);
 });
 
 function fakeStream(isTTY: boolean, columns?: number) {
   const out: string[] = [];
-  return { out, stream: { isTTY, columns, write: (s: string) => { out.push(s); return true; } } };
+  return {
+    out,
+    stream: {
+      isTTY,
+      columns,
+      write: (s: string) => {
+        out.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 test('ProgressLine without a TTY: a plain line every N steps (plus the first and last), no control characters', () => {
@@ -157,27 +177,41 @@ test('ProgressLine without a TTY: a plain line every N steps (plus the first and
   let t = 0;
   const ml = new MetricLogger();
   const p = new ProgressLine({ total: 50, stream, printEvery: 20, metrics: ml, now: () => t });
-  for (let s = 1; s <= 50; s++) { t += 250; ml.update({ loss: 1 / s }); p.update(s, { epoch: 0, lr: 1e-3 }); }
+  for (let s = 1; s <= 50; s++) {
+    t += 250;
+    ml.update({ loss: 1 / s });
+    p.update(s, { epoch: 0, lr: 1e-3 });
+  }
   p.log('saved checkpoint');
   p.close();
   assert.equal(out.length, 5);
   assert.ok(out.every((l) => l.endsWith('\n') && !/[\r\x1b]/.test(l)));
-  assert.deepEqual(out.map((l) => /^step\s+(\d+)/.exec(l)?.[1] ?? l), ['1', '20', '40', '50', 'saved checkpoint\n']);
+  assert.deepEqual(
+    out.map((l) => /^step\s+(\d+)/.exec(l)?.[1] ?? l),
+    ['1', '20', '40', '50', 'saved checkpoint\n'],
+  );
   // window of the last 20 values 1/21..1/40: lower median 1/31; global average H(40)/40; 4 it/s, 10 steps left
-  let h40 = 0; for (let i = 1; i <= 40; i++) h40 += 1 / i;
+  let h40 = 0;
+  for (let i = 1; i <= 40; i++) h40 += 1 / i;
   assert.equal(out[2], `step 40/50 (80.0%) | epoch 0 | loss: ${(1 / 31).toFixed(4)} (${(h40 / 40).toFixed(4)}) | lr 1.00e-03 | 4.00 it/s | ETA 0:00:03\n`);
   // steps that skip multiples still print once per crossed multiple
   const f2 = fakeStream(false);
   const p2 = new ProgressLine({ stream: f2.stream, printEvery: 20 });
   for (const s of [7, 14, 21, 28, 35, 42]) p2.update(s);
-  assert.deepEqual(f2.out.map((l) => Number(/^step (\d+)/.exec(l)![1])), [7, 21, 42]);
+  assert.deepEqual(
+    f2.out.map((l) => Number(/^step (\d+)/.exec(l)![1])),
+    [7, 21, 42],
+  );
 });
 
 test('ProgressLine on a TTY: redraws in place with \\r and clear-to-end, throttled, truncated to the width; log() goes above', () => {
   const { out, stream } = fakeStream(true, 40);
   let t = 0;
   const p = new ProgressLine({ total: 10, stream, minRedrawMs: 100, now: () => t });
-  for (let s = 1; s <= 10; s++) { t += 30; p.update(s); }
+  for (let s = 1; s <= 10; s++) {
+    t += 30;
+    p.update(s);
+  }
   // drawn at t=30 (first), 150, 270, and the last step (300) regardless of the throttle
   assert.equal(out.length, 4);
   for (const w of out) {

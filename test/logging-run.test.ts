@@ -13,7 +13,16 @@ import { readEventFile, scalarsOf } from './logging-decoder.js';
 
 function fakeStream() {
   const out: string[] = [];
-  return { out, stream: { isTTY: false, write: (s: string) => { out.push(s); return true; } } };
+  return {
+    out,
+    stream: {
+      isTTY: false,
+      write: (s: string) => {
+        out.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 test('RunLogger (rank 0): scalars → TensorBoard + JSONL + progress; image → TensorBoard + images/*.png', async () => {
@@ -22,7 +31,7 @@ test('RunLogger (rank 0): scalars → TensorBoard + JSONL + progress; image → 
   const log = new RunLogger({ dir, name: 'semanticist', rank: 0, total: 40, progress: { stream, printEvery: 20 } });
   assert.equal(log.active, true);
   for (let step = 1; step <= 40; step++) {
-    const diff = torch.tensor(1 / step);                // 0-d tensors are read with item()
+    const diff = torch.tensor(1 / step); // 0-d tensors are read with item()
     log.scalars(step, { diff_loss: diff, repa_loss: -0.5 + step / 100, lr: 1e-4 * step, epoch: Math.floor(step / 10) });
     diff.dispose();
   }
@@ -60,7 +69,10 @@ test('RunLogger (rank 0): scalars → TensorBoard + JSONL + progress; image → 
   assert.ok(readFileSync(join(dir, 'images', pngs[0])).equals(imgs[0].encoded));
 
   // JSONL
-  const lines = readFileSync(join(dir, 'logs', 'semanticist.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(join(dir, 'logs', 'semanticist.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 40);
   assert.deepEqual(Object.keys(lines[0]), ['step', 'epoch', 'time', 'diff_loss', 'repa_loss', 'lr']);
   assert.equal(lines[9].step, 10);
@@ -70,8 +82,11 @@ test('RunLogger (rank 0): scalars → TensorBoard + JSONL + progress; image → 
 
   // progress: lines at steps 1, 20, 40 (non-TTY), then the message; repa_loss over the window s = 21..40:
   // lower median at s = 30 → -0.2, global average over s = 1..40 → -0.295
-  assert.deepEqual(out.map((l) => /^step\s+(\d+)/.exec(l)?.[1] ?? l.trim()), ['1', '20', '40', 'done']);
-  assert.match(out[2], /^step 40\/40 \(100\.0%\) \| epoch 4 \| diff_loss: \S+ \(\S+\)  repa_loss: -0\.2000 \(-0\.2950\) \| lr 4\.00e-03 \| .* it\/s \| ETA /);
+  assert.deepEqual(
+    out.map((l) => /^step\s+(\d+)/.exec(l)?.[1] ?? l.trim()),
+    ['1', '20', '40', 'done'],
+  );
+  assert.match(out[2], /^step 40\/40 \(100\.0%\) \| epoch 4 \| diff_loss: \S+ \(\S+\) {2}repa_loss: -0\.2000 \(-0\.2950\) \| lr 4\.00e-03 \| .* it\/s \| ETA /);
   assert.ok(!out[2].includes('lr:') && !out[2].includes('epoch:'), 'lr and epoch are not smoothed meters');
   assert.deepEqual([...log.metrics.meters.keys()], ['diff_loss', 'repa_loss']);
   grid.dispose();
@@ -81,13 +96,20 @@ test('RunLogger (rank 0): scalars → TensorBoard + JSONL + progress; image → 
 test('RunLogger on rank ≠ 0 (option or $RANK): no files, no directories, no output, tensors not read', async () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'runlog-')), 'run');
   const { out, stream } = fakeStream();
-  const untouchable = { item: () => { throw new Error('item() called on rank 1'); } };
+  const untouchable = {
+    item: () => {
+      throw new Error('item() called on rank 1');
+    },
+  };
   const img = torch.rand(3, 8, 8);
   const loggers = [new RunLogger({ dir, rank: 1, total: 10, progress: { stream } })];
   const prev = process.env.RANK;
   process.env.RANK = '3';
-  try { loggers.push(new RunLogger({ dir, total: 10, progress: { stream } })); } finally {
-    if (prev === undefined) delete process.env.RANK; else process.env.RANK = prev;
+  try {
+    loggers.push(new RunLogger({ dir, total: 10, progress: { stream } }));
+  } finally {
+    if (prev === undefined) delete process.env.RANK;
+    else process.env.RANK = prev;
   }
   for (const log of loggers) {
     assert.equal(log.active, false);
@@ -116,9 +138,22 @@ test('RunLogger: a resumed run adds a second events file and appends to the JSON
   assert.equal(files.length, 2);
   const second = readEventFile(join(dir, 'logs', 'gpt', files[1]));
   assert.deepEqual([second[1].sessionLogStatus, second[1].step], [1, 2n]);
-  assert.deepEqual(scalarsOf(second).filter((x) => x.tag === 'loss'), [{ tag: 'loss', value: 3, step: 2 }]);
-  const lines = readFileSync(join(dir, 'logs', 'gpt.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => [l.step, l.loss]), [[1, 1], [2, 2], [2, 3]]);
+  assert.deepEqual(
+    scalarsOf(second).filter((x) => x.tag === 'loss'),
+    [{ tag: 'loss', value: 3, step: 2 }],
+  );
+  const lines = readFileSync(join(dir, 'logs', 'gpt.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => [l.step, l.loss]),
+    [
+      [1, 1],
+      [2, 2],
+      [2, 3],
+    ],
+  );
   assert.equal(existsSync(join(dir, 'images')), false, 'images/ only made when an image is logged');
   rmSync(dir, { recursive: true });
 });

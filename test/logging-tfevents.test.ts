@@ -52,39 +52,58 @@ test('scalars and an image: every record CRC-checked, file_version first, tags/v
   const secs = Number(/tfevents\.(\d{10})\./.exec(w.path)![1]);
   assert.ok(Math.abs(secs - before) <= 2);
   w.addScalar('diff_loss', 0.25, 1);
-  w.addScalar('zero', 0, 2);                       // 0.0 must still be written (oneof member)
-  w.addScalar('neg', -3.5, 0);                     // step 0 is omitted on the wire, reads back as 0
+  w.addScalar('zero', 0, 2); // 0.0 must still be written (oneof member)
+  w.addScalar('neg', -3.5, 0); // step 0 is omitted on the wire, reads back as 0
   w.addScalar('big_step', 1e-4, 2 ** 40 + 3);
   w.addScalar('nan', NaN, 3);
   w.addScalar('tag/with/slashes ünïcode', 1 / 3, 4);
   w.addScalars({ a: 1.5, b: -2 }, 5);
   w.addScalars('loss', { diff: 0.1, repa: -0.9 }, 6);
   // (3, 5, 7) float image with a known pattern, and a (3, 4, 2) uint8 one
-  const H = 5, W = 7;
+  const H = 5,
+    W = 7;
   const vals = Float32Array.from({ length: 3 * H * W }, (_, i) => (i % 17) / 16);
-  vals[0] = -0.2; vals[1] = 1.7;                   // clamped
+  vals[0] = -0.2;
+  vals[1] = 1.7; // clamped
   const img = torch.tensor(vals, { shape: [3, H, W] });
   await w.addImage('val/recon', img, 7);
   const u8 = torch.arange(24, { dtype: 'uint8' }).mul(10).reshape(3, 4, 2);
   await w.addImage('u8', u8, 8);
   await w.close();
-  await w.close();                                 // twice is fine
+  await w.close(); // twice is fine
   assert.throws(() => w.addScalar('late', 1, 9), /closed/);
 
-  const events = readEventFile(w.path);            // throws on any CRC or framing flaw
+  const events = readEventFile(w.path); // throws on any CRC or framing flaw
   assert.equal(events[0].fileVersion, 'brain.Event:2');
   assert.equal(events[0].summary, undefined);
   for (const e of events) assert.ok(e.wallTime >= before - 1 && e.wallTime <= Date.now() / 1000 + 1, `wall_time ${e.wallTime}`);
   const s = scalarsOf(events);
   const expect = [
-    ['diff_loss', 0.25, 1], ['zero', 0, 2], ['neg', -3.5, 0], ['big_step', f32(1e-4), 2 ** 40 + 3], ['nan', NaN, 3],
-    ['tag/with/slashes ünïcode', f32(1 / 3), 4], ['a', 1.5, 5], ['b', -2, 5], ['loss/diff', f32(0.1), 6], ['loss/repa', f32(-0.9), 6],
+    ['diff_loss', 0.25, 1],
+    ['zero', 0, 2],
+    ['neg', -3.5, 0],
+    ['big_step', f32(1e-4), 2 ** 40 + 3],
+    ['nan', NaN, 3],
+    ['tag/with/slashes ünïcode', f32(1 / 3), 4],
+    ['a', 1.5, 5],
+    ['b', -2, 5],
+    ['loss/diff', f32(0.1), 6],
+    ['loss/repa', f32(-0.9), 6],
   ] as const;
-  assert.deepEqual(s.map((x) => [x.tag, x.value, x.step]), expect.map((x) => [...x]));
+  assert.deepEqual(
+    s.map((x) => [x.tag, x.value, x.step]),
+    expect.map((x) => [...x]),
+  );
   assert.equal(events.filter((e) => e.summary?.length === 2).length, 2, 'addScalars writes one event');
 
   const images = events.flatMap((e) => (e.summary ?? []).filter((v) => v.image).map((v) => ({ ...v.image!, tag: v.tag, step: Number(e.step) })));
-  assert.deepEqual(images.map((i) => [i.tag, i.step, i.height, i.width, i.colorspace]), [['val/recon', 7, H, W, 3], ['u8', 8, 4, 2, 3]]);
+  assert.deepEqual(
+    images.map((i) => [i.tag, i.step, i.height, i.width, i.colorspace]),
+    [
+      ['val/recon', 7, H, W, 3],
+      ['u8', 8, 4, 2, 3],
+    ],
+  );
   const meta = await sharp(images[0].encoded).metadata();
   assert.equal(meta.format, 'png');
   assert.equal(meta.width, W);
@@ -92,15 +111,18 @@ test('scalars and an image: every record CRC-checked, file_version first, tags/v
   assert.equal(meta.channels, 3);
   // the pixels are the image's, rounded as toUint8 (x·255 + 0.5, clamped, floored)
   const raw = await sharp(images[0].encoded).raw().toBuffer();
-  for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    const v = vals[(c * H + y) * W + x];
-    const want = Math.floor(Math.min(255, Math.max(0, Math.fround(Math.fround(v * 255) + 0.5))));
-    assert.equal(raw[(y * W + x) * 3 + c], want, `pixel c${c} y${y} x${x}`);
-  }
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const v = vals[(c * H + y) * W + x];
+        const want = Math.floor(Math.min(255, Math.max(0, Math.fround(Math.fround(v * 255) + 0.5))));
+        assert.equal(raw[(y * W + x) * 3 + c], want, `pixel c${c} y${y} x${x}`);
+      }
   const raw8 = await sharp(images[1].encoded).raw().toBuffer();
   assert.deepEqual([...raw8], [0, 80, 160, 10, 90, 170, 20, 100, 180, 30, 110, 190, 40, 120, 200, 50, 130, 210, 60, 140, 220, 70, 150, 230]);
   assert.ok(!img.isDisposed && !u8.isDisposed, 'addImage leaves its input alone');
-  img.dispose(); u8.dispose();
+  img.dispose();
+  u8.dispose();
   rmSync(dir, { recursive: true });
 });
 
@@ -115,8 +137,14 @@ test('addImage: greyscale and RGBA colorspaces, bad shapes are TypeErrors', asyn
     await assert.rejects(w.addImage('bad', torch.rand(1, 3, 3, 4), 1), TypeError);
   });
   await w.close();
-  const imgs = readEventFile(w.path).flatMap((e) => e.summary ?? []).map((v) => [v.tag, v.image!.colorspace, v.image!.height, v.image!.width]);
-  assert.deepEqual(imgs, [['grey', 1, 3, 4], ['hw', 1, 3, 4], ['rgba', 4, 3, 4]]);
+  const imgs = readEventFile(w.path)
+    .flatMap((e) => e.summary ?? [])
+    .map((v) => [v.tag, v.image!.colorspace, v.image!.height, v.image!.width]);
+  assert.deepEqual(imgs, [
+    ['grey', 1, 3, 4],
+    ['hw', 1, 3, 4],
+    ['rgba', 4, 3, 4],
+  ]);
   rmSync(dir, { recursive: true });
 });
 
@@ -126,7 +154,7 @@ test('a resumed run writes a new file beside the old one (never touching it); pu
   a.addScalar('x', 1, 10);
   await a.close();
   const sizeA = statSync(a.path).size;
-  const b = new EventWriter(dir, { purgeStep: 10 });   // same second, same host: must not collide
+  const b = new EventWriter(dir, { purgeStep: 10 }); // same second, same host: must not collide
   b.addScalar('x', 2, 10);
   await b.close();
   assert.notEqual(a.path, b.path);
@@ -162,9 +190,16 @@ test('queued records reach the file on flush(), on the interval, and at process 
 
   const mod = pathToFileURL(resolve(here, '../lib/train/logging/event-writer.js')).href;
   const sub = join(dir, 'exit');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
-    `import { EventWriter } from ${JSON.stringify(mod)}; const w = new EventWriter(${JSON.stringify(sub)}, { flushIntervalMs: 60000 });
-     w.addScalar('z', 3, 4); process.exit(0);`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { EventWriter } from ${JSON.stringify(mod)}; const w = new EventWriter(${JSON.stringify(sub)}, { flushIntervalMs: 60000 });
+     w.addScalar('z', 3, 4); process.exit(0);`,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const [f] = readdirSync(sub);
   assert.deepEqual(scalarsOf(readEventFile(join(sub, f))), [{ tag: 'z', value: 3, step: 4 }]);
@@ -177,12 +212,14 @@ test('the test decoder rejects a corrupted record', async () => {
   w.addScalar('x', 1, 1);
   await w.close();
   const buf = readFileSync(w.path);
-  const bad = Buffer.from(buf); bad[bad.length - 6] ^= 1;    // inside the last record's data
+  const bad = Buffer.from(buf);
+  bad[bad.length - 6] ^= 1; // inside the last record's data
   assert.throws(() => readRecords(bad), /bad data CRC/);
-  const bad2 = Buffer.from(buf); bad2[0] ^= 1;                // the first length
+  const bad2 = Buffer.from(buf);
+  bad2[0] ^= 1; // the first length
   assert.throws(() => readRecords(bad2), /bad length CRC/);
   assert.throws(() => readRecords(buf.subarray(0, buf.length - 1)), /truncated/);
-  assert.throws(() => decodeEvent(Buffer.from([0x08, 0x01])), /wire type/);  // field 1 as a varint
+  assert.throws(() => decodeEvent(Buffer.from([0x08, 0x01])), /wire type/); // field 1 as a varint
   rmSync(dir, { recursive: true });
 });
 

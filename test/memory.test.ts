@@ -28,10 +28,9 @@ test('10,000 MLP training steps in torch.scope leak no tensors, no allocator byt
   const tensorsBefore = torch.memory().numTensors;
   // Parameters and data are created in a scope that returns them: only these 6 tensors survive.
   const { params, x, y } = torch.scope(() => ({
-    params: [
-      torch.randn(32, 64).mul(1 / Math.sqrt(32)), torch.zeros(64),
-      torch.randn(64, 1).mul(1 / Math.sqrt(64)), torch.zeros(1),
-    ].map((p) => p.detach().requiresGrad_()),
+    params: [torch.randn(32, 64).mul(1 / Math.sqrt(32)), torch.zeros(64), torch.randn(64, 1).mul(1 / Math.sqrt(64)), torch.zeros(1)].map((p) =>
+      p.detach().requiresGrad_(),
+    ),
     x: torch.randn(16, 32),
     y: torch.randn(16, 1),
   }));
@@ -40,18 +39,25 @@ test('10,000 MLP training steps in torch.scope leak no tensors, no allocator byt
   const [w1, b1, w2, b2] = params;
   const lr = 0.05;
 
-  const step = (): number => torch.scope(() => {
-    const h = x.matmul(w1).add(b1).relu();
-    const loss = F.mseLoss(h.matmul(w2).add(b2), y);
-    loss.backward();
-    torch.noGrad(() => { for (const p of params) p.sub_(p.grad!, lr); });
-    for (const p of params) p.grad = null;
-    return loss.item();
-  });
+  const step = (): number =>
+    torch.scope(() => {
+      const h = x.matmul(w1).add(b1).relu();
+      const loss = F.mseLoss(h.matmul(w2).add(b2), y);
+      loss.backward();
+      torch.noGrad(() => {
+        for (const p of params) p.sub_(p.grad!, lr);
+      });
+      for (const p of params) p.grad = null;
+      return loss.item();
+    });
 
   const N = 10_000;
   const t0 = performance.now();
-  let first = NaN, last = NaN, rss1k = 0, bytes1k = 0, tensors1k = 0;
+  let first = NaN,
+    last = NaN,
+    rss1k = 0,
+    bytes1k = 0,
+    tensors1k = 0;
   for (let i = 1; i <= N; i++) {
     const loss = step();
     if (i === 1) first = loss;
@@ -65,15 +71,19 @@ test('10,000 MLP training steps in torch.scope leak no tensors, no allocator byt
   const ms = performance.now() - t0;
   const rss10k = process.memoryUsage().rss;
   const m = torch.memory();
-  t.diagnostic(`${N} steps in ${ms.toFixed(0)} ms (${(ms / N * 1000).toFixed(0)} µs/step); loss ${first.toFixed(4)} → ${last.toExponential(2)}; ` +
-    `RSS ${(rss1k / MiB).toFixed(1)} → ${(rss10k / MiB).toFixed(1)} MiB; allocator ${bytes1k} → ${m.allocatedBytes} B; live tensors ${m.numTensors}`);
+  t.diagnostic(
+    `${N} steps in ${ms.toFixed(0)} ms (${((ms / N) * 1000).toFixed(0)} µs/step); loss ${first.toFixed(4)} → ${last.toExponential(2)}; ` +
+      `RSS ${(rss1k / MiB).toFixed(1)} → ${(rss10k / MiB).toFixed(1)} MiB; allocator ${bytes1k} → ${m.allocatedBytes} B; live tensors ${m.numTensors}`,
+  );
 
   assert.ok(last < first / 10, `the loop trains (loss ${first} → ${last})`);
   assert.equal(m.numTensors, tensorsBefore + created, 'live tensors after the loop = before + parameters and data');
   assert.equal(tensors1k, m.numTensors);
   assert.equal(m.allocatedBytes, bytes1k, 'tensor storage bytes held by the allocator are the same at step 1,000 and 10,000');
-  assert.ok(rss10k - rss1k < RSS_SLACK_MIB * MiB,
-    `RSS grew ${((rss10k - rss1k) / MiB).toFixed(1)} MiB between step 1,000 and ${N} (slack ${RSS_SLACK_MIB} MiB)`);
+  assert.ok(
+    rss10k - rss1k < RSS_SLACK_MIB * MiB,
+    `RSS grew ${((rss10k - rss1k) / MiB).toFixed(1)} MiB between step 1,000 and ${N} (slack ${RSS_SLACK_MIB} MiB)`,
+  );
   for (const p of params) assert.equal(p.grad, null);
   torch.dispose(params, x, y);
   assert.equal(torch.memory().numTensors, tensorsBefore);

@@ -9,9 +9,13 @@ import { assertClose } from './helpers.js';
 const F = nn.functional;
 const { init } = nn;
 const shapes = (m: nn.Module) => Object.fromEntries(m.namedParameters().map(([k, p]) => [k, p.shape]));
-const stats = (t: torch.Tensor) => torch.scope(() => ({
-  min: t.min().item(), max: t.max().item(), mean: t.mean().item(), std: t.std().item(),
-}));
+const stats = (t: torch.Tensor) =>
+  torch.scope(() => ({
+    min: t.min().item(),
+    max: t.max().item(),
+    mean: t.mean().item(),
+    std: t.std().item(),
+  }));
 
 test('Linear: names, shapes, kaiming_uniform(a=√5) init, forward = x·Wᵀ + b', () => {
   torch.scope(() => {
@@ -19,7 +23,8 @@ test('Linear: names, shapes, kaiming_uniform(a=√5) init, forward = x·Wᵀ + b
     const lin = new nn.Linear(256, 128);
     assert.deepEqual(shapes(lin), { weight: [128, 256], bias: [128] });
     const bound = 1 / Math.sqrt(256);
-    const w = stats(lin.weight), b = stats(lin.bias!);
+    const w = stats(lin.weight),
+      b = stats(lin.bias!);
     assert.ok(w.min >= -bound && w.max <= bound && w.max > 0.95 * bound);
     assert.ok(Math.abs(w.std - bound / Math.sqrt(3)) < 0.02 * bound, `std ${w.std}`);
     assert.ok(b.min >= -bound && b.max <= bound);
@@ -59,8 +64,14 @@ test('LayerNorm / GroupNorm / RMSNorm: flags, ones/zeros init, forward values', 
     assert.deepEqual(shapes(new nn.LayerNorm(6, { bias: false })), { weight: [6] });
     assert.deepEqual(shapes(new nn.LayerNorm(6, { elementwiseAffine: false })), {});
     const ln = new nn.LayerNorm([2, 3], { eps: 1e-6 });
-    assert.deepEqual(ln.weight!.tolist(), [[1, 1, 1], [1, 1, 1]]);
-    assert.deepEqual(ln.bias!.tolist(), [[0, 0, 0], [0, 0, 0]]);
+    assert.deepEqual(ln.weight!.tolist(), [
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    assert.deepEqual(ln.bias!.tolist(), [
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     const x = torch.randn(4, 2, 3);
     const manual = torch.scope(() => {
       const mu = x.mean([-2, -1], true);
@@ -77,9 +88,22 @@ test('LayerNorm / GroupNorm / RMSNorm: flags, ones/zeros init, forward values', 
 
     const rms = new nn.RMSNorm(3, { eps: 1e-6 });
     assert.deepEqual(shapes(rms), { weight: [3] });
-    const xr = torch.tensor([[1, 2, 2], [3, 0, 4]], { dtype: 'float32' });
+    const xr = torch.tensor(
+      [
+        [1, 2, 2],
+        [3, 0, 4],
+      ],
+      { dtype: 'float32' },
+    );
     const r = [Math.sqrt(3 + 1e-6), Math.sqrt(25 / 3 + 1e-6)];
-    assertClose(rms.forward(xr), [[1 / r[0], 2 / r[0], 2 / r[0]], [3 / r[1], 0, 4 / r[1]]], 1e-6);
+    assertClose(
+      rms.forward(xr),
+      [
+        [1 / r[0], 2 / r[0], 2 / r[0]],
+        [3 / r[1], 0, 4 / r[1]],
+      ],
+      1e-6,
+    );
   });
 });
 
@@ -90,22 +114,33 @@ test('BatchNorm2d: PyTorch keys, eval with running statistics, training updates 
     assert.equal(bn.num_batches_tracked!.dtype, 'int64');
     assert.deepEqual(bn.num_batches_tracked!.shape, []);
     assert.equal(bn.toString(), 'BatchNorm2d(3, eps=0.001, momentum=0.1, affine=True, track_running_stats=True)');
-    const x = torch.arange(0, 2 * 3 * 4 * 5).float().reshape(2, 3, 4, 5).sin().mul(3);
+    const x = torch
+      .arange(0, 2 * 3 * 4 * 5)
+      .float()
+      .reshape(2, 3, 4, 5)
+      .sin()
+      .mul(3);
     // training: batch statistics (biased variance) normalise; the running ones move by momentum, with the unbiased variance
-    const mean = x.mean([0, 2, 3]), varB = x.var([0, 2, 3], false), varU = x.var([0, 2, 3], true);
+    const mean = x.mean([0, 2, 3]),
+      varB = x.var([0, 2, 3], false),
+      varU = x.var([0, 2, 3], true);
     const norm = (m: torch.Tensor, v: torch.Tensor) => x.sub(m.reshape(1, 3, 1, 1)).div(v.add(0.001).sqrt().reshape(1, 3, 1, 1));
     assertClose(bn.forward(x), norm(mean, varB).tolist(), 1e-5);
     assertClose(bn.running_mean!, mean.mul(0.1).tolist(), 1e-6);
     assertClose(bn.running_var!, varU.mul(0.1).add(0.9).tolist(), 1e-6);
     assert.equal(bn.num_batches_tracked!.item(), 1);
     // eval: the running statistics, weight and bias
-    torch.noGrad(() => { bn.weight!.fill_(2); bn.bias!.fill_(0.5); });
+    torch.noGrad(() => {
+      bn.weight!.fill_(2);
+      bn.bias!.fill_(0.5);
+    });
     bn.eval();
     assertClose(bn.forward(x), norm(bn.running_mean!, bn.running_var!).mul(2).add(0.5).tolist(), 1e-5);
     assert.equal(bn.num_batches_tracked!.item(), 1, 'eval does not count batches');
     // momentum null: the running statistics are the plain average over the batches seen
     const cum = new nn.BatchNorm2d(3, { momentum: null });
-    cum.forward(x); cum.forward(x.mul(2));
+    cum.forward(x);
+    cum.forward(x.mul(2));
     assertClose(cum.running_mean!, mean.mul(1.5).tolist(), 1e-6);
     assert.equal(cum.num_batches_tracked!.item(), 2);
     assert.throws(() => bn.forward(x.flatten(2)), /expected 4D input/);
@@ -137,7 +172,13 @@ test('Dropout and DropPath: identity in eval or with p = 0; per-element vs per-s
     const y = d.forward(x);
     const zeroFrac = y.eq(0).float().mean().item();
     assert.ok(Math.abs(zeroFrac - 0.25) < 0.02, `${zeroFrac}`);
-    assert.ok(y.eq(0).logicalOr(y.eq(1 / 0.75)).all().item());
+    assert.ok(
+      y
+        .eq(0)
+        .logicalOr(y.eq(1 / 0.75))
+        .all()
+        .item(),
+    );
     d.eval();
     assert.ok(d.forward(x).equal(x));
 
@@ -161,16 +202,33 @@ test('GELU (exact and tanh), SiLU, Identity, Upsample', () => {
     const xs = [-2, -0.5, 0, 0.7, 3];
     const x = torch.tensor(xs, { dtype: 'float64' });
     const erf = (v: number) => torch.scope(() => torch.tensor([v], { dtype: 'float64' }).erf().item());
-    assertClose(new nn.GELU().forward(x), xs.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))), 1e-12);
+    assertClose(
+      new nn.GELU().forward(x),
+      xs.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
+      1e-12,
+    );
     const tanhGelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     assertClose(new nn.GELU('tanh').forward(x), xs.map(tanhGelu), 1e-12);
-    assertClose(new nn.SiLU().forward(x), xs.map((v) => v / (1 + Math.exp(-v))), 1e-12);
+    assertClose(
+      new nn.SiLU().forward(x),
+      xs.map((v) => v / (1 + Math.exp(-v))),
+      1e-12,
+    );
     assert.equal(new nn.Identity().forward(x), x);
     assert.throws(() => new nn.GELU('fast' as any), /approximate/);
 
     const img = torch.arange(4, { dtype: 'float32' }).view(1, 1, 2, 2);
     const up = new nn.Upsample({ scaleFactor: 2, mode: 'nearest' }).forward(img);
-    assert.deepEqual(up.tolist(), [[[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]]]);
+    assert.deepEqual(up.tolist(), [
+      [
+        [
+          [0, 0, 1, 1],
+          [0, 0, 1, 1],
+          [2, 2, 3, 3],
+          [2, 2, 3, 3],
+        ],
+      ],
+    ]);
     assert.deepEqual(new nn.Upsample({ size: [3, 5], mode: 'bilinear' }).forward(img).shape, [1, 1, 3, 5]);
   });
 });
@@ -217,7 +275,7 @@ test('init: uniform/normal families within their bounds and statistics', () => {
   });
 });
 
-test('init.truncNormal_: values in [a, b] with the truncated normal\'s mean and std', () => {
+test("init.truncNormal_: values in [a, b] with the truncated normal's mean and std", () => {
   torch.scope(() => {
     torch.manualSeed(5);
     const t = torch.empty(200000, { dtype: 'float64' });

@@ -48,33 +48,58 @@ class DiT extends nn.Module {
 }
 
 const blockKeys = (i: number) => [
-  `blocks.${i}.attn.qkv.weight`, `blocks.${i}.attn.qkv.bias`, `blocks.${i}.attn.proj.weight`, `blocks.${i}.attn.proj.bias`,
-  `blocks.${i}.mlp.fc1.weight`, `blocks.${i}.mlp.fc1.bias`, `blocks.${i}.mlp.fc2.weight`, `blocks.${i}.mlp.fc2.bias`,
-  `blocks.${i}.adaLN_modulation.1.weight`, `blocks.${i}.adaLN_modulation.1.bias`,
+  `blocks.${i}.attn.qkv.weight`,
+  `blocks.${i}.attn.qkv.bias`,
+  `blocks.${i}.attn.proj.weight`,
+  `blocks.${i}.attn.proj.bias`,
+  `blocks.${i}.mlp.fc1.weight`,
+  `blocks.${i}.mlp.fc1.bias`,
+  `blocks.${i}.mlp.fc2.weight`,
+  `blocks.${i}.mlp.fc2.bias`,
+  `blocks.${i}.adaLN_modulation.1.weight`,
+  `blocks.${i}.adaLN_modulation.1.bias`,
 ];
 // Written by hand from PyTorch's rules: a module's own parameters first, then its buffers, then
 // each child in assignment order (DiT checkpoints start with pos_embed).
 const DIT_KEYS = [
   'pos_embed',
-  'x_embedder.proj.weight', 'x_embedder.proj.bias',
-  't_embedder.mlp.0.weight', 't_embedder.mlp.0.bias', 't_embedder.mlp.2.weight', 't_embedder.mlp.2.bias',
+  'x_embedder.proj.weight',
+  'x_embedder.proj.bias',
+  't_embedder.mlp.0.weight',
+  't_embedder.mlp.0.bias',
+  't_embedder.mlp.2.weight',
+  't_embedder.mlp.2.bias',
   'y_embedder.embedding_table.weight',
-  ...blockKeys(0), ...blockKeys(1),
-  'final_layer.linear.weight', 'final_layer.linear.bias',
-  'final_layer.adaLN_modulation.1.weight', 'final_layer.adaLN_modulation.1.bias',
+  ...blockKeys(0),
+  ...blockKeys(1),
+  'final_layer.linear.weight',
+  'final_layer.linear.bias',
+  'final_layer.adaLN_modulation.1.weight',
+  'final_layer.adaLN_modulation.1.bias',
 ];
 
-test('state-dict keys of a nested model are exactly PyTorch\'s (DiT)', () => {
+test("state-dict keys of a nested model are exactly PyTorch's (DiT)", () => {
   torch.scope(() => {
     const m = torch.scope(() => new DiT());
     assert.deepEqual(Object.keys(m.stateDict()), DIT_KEYS);
-    assert.deepEqual(m.namedParameters().map((e) => e[0]), DIT_KEYS);
+    assert.deepEqual(
+      m.namedParameters().map((e) => e[0]),
+      DIT_KEYS,
+    );
     assert.deepEqual(m.stateDict()['blocks.1.adaLN_modulation.1.weight'].shape, [48, 8]);
     assert.deepEqual(m.stateDict()['x_embedder.proj.weight'].shape, [8, 3, 2, 2]);
     assert.equal(m.pos_embed.requiresGrad, false);
-    assert.deepEqual(m.namedChildren().map((e) => e[0]), ['x_embedder', 't_embedder', 'y_embedder', 'blocks', 'final_layer']);
-    assert.deepEqual(m.namedModules().slice(0, 6).map((e) => e[0]),
-      ['', 'x_embedder', 'x_embedder.proj', 't_embedder', 't_embedder.mlp', 't_embedder.mlp.0']);
+    assert.deepEqual(
+      m.namedChildren().map((e) => e[0]),
+      ['x_embedder', 't_embedder', 'y_embedder', 'blocks', 'final_layer'],
+    );
+    assert.deepEqual(
+      m
+        .namedModules()
+        .slice(0, 6)
+        .map((e) => e[0]),
+      ['', 'x_embedder', 'x_embedder.proj', 't_embedder', 't_embedder.mlp', 't_embedder.mlp.0'],
+    );
     assert.equal(m.getSubmodule('blocks.1.adaLN_modulation.1'), m.blocks.at(1).adaLN_modulation.at(1));
     m.dispose();
   });
@@ -100,7 +125,10 @@ test('Sequential with names, ModuleDict in insertion order, registerModule in a 
     assert.deepEqual(Object.keys(new Stack().stateDict()), ['scale', 'first.weight', 'first.bias', 'layer0.weight', 'layer1.weight', 'layer2.weight']);
 
     const list = new nn.ModuleList<nn.Linear>();
-    list.append(new nn.Linear(1, 1)).extend([new nn.Linear(1, 1, false)]).insert(0, new nn.Linear(1, 1, false));
+    list
+      .append(new nn.Linear(1, 1))
+      .extend([new nn.Linear(1, 1, false)])
+      .insert(0, new nn.Linear(1, 1, false));
     assert.deepEqual(Object.keys(list.stateDict()), ['0.weight', '1.weight', '1.bias', '2.weight']);
     assert.equal(list.length, 3);
     assert.equal([...list].length, 3);
@@ -122,9 +150,14 @@ test('buffers: persistent ones in the state dict after own parameters, non-persi
     }
     const m = new WithBuffers();
     assert.deepEqual(Object.keys(m.stateDict()), ['weight', 'running_mean', 'lin.weight', 'lin.bias']);
-    assert.deepEqual(m.namedBuffers().map((e) => e[0]), ['running_mean', 'cache']);
+    assert.deepEqual(
+      m.namedBuffers().map((e) => e[0]),
+      ['running_mean', 'cache'],
+    );
     // A buffer assigned inside a scope is kept (not freed when the scope exits).
-    torch.scope(() => { m.running_mean = torch.full([2], 5); });
+    torch.scope(() => {
+      m.running_mean = torch.full([2], 5);
+    });
     assertClose(m.running_mean, [5, 5]);
     assert.equal(m.stateDict().running_mean.tolist()[0], 5);
   });
@@ -135,10 +168,16 @@ test('tied weights: parameters() lists them once, the state dict under both name
     class TiedLM extends nn.Module {
       wte = new nn.Embedding(10, 4);
       lm_head = new nn.Linear(4, 10, false);
-      constructor() { super(); this.lm_head.weight = this.wte.weight; }
+      constructor() {
+        super();
+        this.lm_head.weight = this.wte.weight;
+      }
     }
     const m = new TiedLM();
-    assert.deepEqual(m.namedParameters().map((e) => e[0]), ['wte.weight']);
+    assert.deepEqual(
+      m.namedParameters().map((e) => e[0]),
+      ['wte.weight'],
+    );
     assert.deepEqual(Object.keys(m.stateDict()), ['wte.weight', 'lm_head.weight']);
     assert.equal(m.numParameters(), 40);
   });
@@ -160,7 +199,12 @@ test('loadStateDict: strict and non-strict, values copied, errors name the key a
     const a = new nn.Sequential(new nn.Linear(3, 2), new nn.LayerNorm(2));
     const b = new nn.Sequential(new nn.Linear(3, 2), new nn.LayerNorm(2));
     assert.deepEqual(b.loadStateDict(a.stateDict()), { missingKeys: [], unexpectedKeys: [] });
-    assert.ok(b.at(0).forward(torch.ones(1, 3)).equal(a.at(0).forward(torch.ones(1, 3))));
+    assert.ok(
+      b
+        .at(0)
+        .forward(torch.ones(1, 3))
+        .equal(a.at(0).forward(torch.ones(1, 3))),
+    );
     const lin = new nn.Linear(3, 2);
     const out: torch.Tensor = lin.call(torch.ones(1, 3));
     assert.ok(out.equal(lin.forward(torch.ones(1, 3))));
@@ -168,15 +212,20 @@ test('loadStateDict: strict and non-strict, values copied, errors name the key a
 
     const sd = a.stateDict();
     const partial = { '0.weight': sd['0.weight'], 'extra.weight': torch.zeros(1) };
-    assert.throws(() => b.loadStateDict(partial), (e: Error) =>
-      /Missing key\(s\) in state_dict: "0.bias", "1.weight", "1.bias"/.test(e.message) && /Unexpected key\(s\) in state_dict: "extra.weight"/.test(e.message));
+    assert.throws(
+      () => b.loadStateDict(partial),
+      (e: Error) =>
+        /Missing key\(s\) in state_dict: "0.bias", "1.weight", "1.bias"/.test(e.message) && /Unexpected key\(s\) in state_dict: "extra.weight"/.test(e.message),
+    );
     const r = b.loadStateDict(partial, { strict: false });
     assert.deepEqual(r, { missingKeys: ['0.bias', '1.weight', '1.bias'], unexpectedKeys: ['extra.weight'] });
 
     const before = (b.at(0) as nn.Linear).weight.tolist();
     const bad = { ...b.stateDict(), '0.bias': torch.zeros(2), '0.weight': torch.zeros(2, 4) };
-    assert.throws(() => b.loadStateDict(bad),
-      /size mismatch for 0\.weight: copying a param with shape \[2, 4\] from checkpoint, the shape in current model is \[2, 3\]/);
+    assert.throws(
+      () => b.loadStateDict(bad),
+      /size mismatch for 0\.weight: copying a param with shape \[2, 4\] from checkpoint, the shape in current model is \[2, 3\]/,
+    );
     assert.deepEqual((b.at(0) as nn.Linear).weight.tolist(), before, 'nothing copied on error');
 
     const f64 = { ...b.stateDict(), '1.weight': torch.ones(2, { dtype: 'float64' }) };
@@ -204,7 +253,11 @@ test('to(dtype) casts floating parameters and buffers in place; optimizers keep 
   torch.scope(() => {
     class M extends nn.Module {
       lin = new nn.Linear(2, 2);
-      constructor() { super(); this.registerBuffer('count', torch.zeros(1, { dtype: 'int64' })); this.registerBuffer('scale', torch.ones(1)); }
+      constructor() {
+        super();
+        this.registerBuffer('count', torch.zeros(1, { dtype: 'int64' }));
+        this.registerBuffer('scale', torch.ones(1));
+      }
     }
     const m = new M();
     const w = m.lin.weight;
@@ -221,7 +274,10 @@ test('to(dtype) casts floating parameters and buffers in place; optimizers keep 
     opt.step();
     assert.equal(w.dtype, 'float64');
     opt.zeroGrad();
-    m.lin.forward(torch.ones(1, 2, { dtype: 'float64' })).sum().backward();
+    m.lin
+      .forward(torch.ones(1, 2, { dtype: 'float64' }))
+      .sum()
+      .backward();
     assert.equal(w.grad!.dtype, 'float64');
     assert.throws(() => m.to('int32'), /floating point/);
     m.float();
@@ -259,16 +315,19 @@ test('Module.dispose frees parameters and buffers; construction in a scope leave
   assert.ok(m.pos_embed.isDisposed);
 });
 
-test('printing follows PyTorch\'s repr', () => {
+test("printing follows PyTorch's repr", () => {
   torch.scope(() => {
     const m = new nn.Sequential(new nn.Linear(2, 3), new nn.GELU('tanh'), new nn.LayerNorm(3, { eps: 1e-6 }));
-    assert.equal(m.toString(), [
-      'Sequential(',
-      '  (0): Linear(in_features=2, out_features=3, bias=True)',
-      "  (1): GELU(approximate='tanh')",
-      '  (2): LayerNorm((3,), eps=1e-06, elementwise_affine=True)',
-      ')',
-    ].join('\n'));
+    assert.equal(
+      m.toString(),
+      [
+        'Sequential(',
+        '  (0): Linear(in_features=2, out_features=3, bias=True)',
+        "  (1): GELU(approximate='tanh')",
+        '  (2): LayerNorm((3,), eps=1e-06, elementwise_affine=True)',
+        ')',
+      ].join('\n'),
+    );
     assert.match(new nn.Parameter(torch.ones(1)).toString(), /^Parameter containing:\ntensor\(\[1\.\], requires_grad=True\)$/);
   });
 });

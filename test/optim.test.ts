@@ -13,12 +13,20 @@ const flat = (x: any): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x]);
 const gradAt = (i: number, t: number, n: number) => Array.from({ length: n }, (_, j) => Math.sin(1.3 * t + 0.7 * j + i) * (1 + j));
 
 function setGrads(params: nn.Parameter[], t: number): void {
-  torch.scope(() => params.forEach((p, i) => {
-    p.grad = torch.tensor(gradAt(i, t, p.numel()), { dtype: 'float64' }).view(p.shape);
-  }));
+  torch.scope(() =>
+    params.forEach((p, i) => {
+      p.grad = torch.tensor(gradAt(i, t, p.numel()), { dtype: 'float64' }).view(p.shape);
+    }),
+  );
 }
 
-interface AdamRef { p: number[]; m: number[]; v: number[]; vmax: number[]; t: number }
+interface AdamRef {
+  p: number[];
+  m: number[];
+  v: number[];
+  vmax: number[];
+  t: number;
+}
 /** torch.optim.AdamW, element by element. */
 function adamwRef(s: AdamRef, g: number[], lr: number, [b1, b2]: [number, number], eps: number, wd: number, amsgrad = false): void {
   s.t += 1;
@@ -35,11 +43,28 @@ function adamwRef(s: AdamRef, g: number[], lr: number, [b1, b2]: [number, number
 test('AdamW matches a plain-JS AdamW over 6 steps, with two parameter groups', () => {
   torch.scope(() => {
     for (const amsgrad of [false, true]) {
-      const w = f64([[0.5, -1.2, 2], [0.1, 0.3, -0.7]]), b = f64([0.2, -0.1]), e = f64([[1, 2], [3, 4]]);
+      const w = f64([
+          [0.5, -1.2, 2],
+          [0.1, 0.3, -0.7],
+        ]),
+        b = f64([0.2, -0.1]),
+        e = f64([
+          [1, 2],
+          [3, 4],
+        ]);
       const params = [w, b, e];
-      const opt = new optim.AdamW([{ params: [w, e] }, { params: [b], weightDecay: 0, lr: 0.05 }],
-        { lr: 0.01, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1, amsgrad });
-      const hyper = [{ lr: 0.01, wd: 0.1 }, { lr: 0.05, wd: 0 }, { lr: 0.01, wd: 0.1 }];
+      const opt = new optim.AdamW([{ params: [w, e] }, { params: [b], weightDecay: 0, lr: 0.05 }], {
+        lr: 0.01,
+        betas: [0.9, 0.95],
+        eps: 1e-8,
+        weightDecay: 0.1,
+        amsgrad,
+      });
+      const hyper = [
+        { lr: 0.01, wd: 0.1 },
+        { lr: 0.05, wd: 0 },
+        { lr: 0.01, wd: 0.1 },
+      ];
       const refs: AdamRef[] = params.map((p) => {
         const v = flat(p.tolist());
         return { p: v, m: v.map(() => 0), v: v.map(() => 0), vmax: v.map(() => 0), t: 0 };
@@ -61,7 +86,8 @@ test('AdamW matches a plain-JS AdamW over 6 steps, with two parameter groups', (
 
 test('AdamW skips parameters without a gradient (their step count stays)', () => {
   torch.scope(() => {
-    const a = f64([1, 2]), b = f64([3]);
+    const a = f64([1, 2]),
+      b = f64([3]);
     const opt = new optim.AdamW([a, b], { lr: 0.1 });
     setGrads([a, b], 0);
     opt.step();
@@ -75,7 +101,12 @@ test('AdamW skips parameters without a gradient (their step count stays)', () =>
 });
 
 /** torch.optim.SGD, element by element. */
-function sgdRef(p: number[], buf: number[] | null, g: number[], o: { lr: number; momentum: number; dampening: number; wd: number; nesterov: boolean }): number[] | null {
+function sgdRef(
+  p: number[],
+  buf: number[] | null,
+  g: number[],
+  o: { lr: number; momentum: number; dampening: number; wd: number; nesterov: boolean },
+): number[] | null {
   const d = g.map((gj, j) => gj + o.wd * p[j]);
   let step = d;
   if (o.momentum !== 0) {
@@ -94,7 +125,13 @@ test('SGD (plain, momentum with dampening, Nesterov, weight decay) matches a pla
       { lr: 0.05, momentum: 0.8, dampening: 0, wd: 0.02, nesterov: true },
     ];
     for (const o of configs) {
-      const params = [f64([[0.5, -1], [2, 0.25]]), f64([0.3, -0.3, 1])];
+      const params = [
+        f64([
+          [0.5, -1],
+          [2, 0.25],
+        ]),
+        f64([0.3, -0.3, 1]),
+      ];
       const opt = new optim.SGD(params, { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.wd, nesterov: o.nesterov });
       const ref = params.map((p) => flat(p.tolist()));
       const bufs: (number[] | null)[] = params.map(() => null);
@@ -103,7 +140,9 @@ test('SGD (plain, momentum with dampening, Nesterov, weight decay) matches a pla
         const gradsBefore = params.map((p) => flat(p.grad!.tolist()));
         opt.step();
         params.forEach((p, i) => assert.deepEqual(flat(p.grad!.tolist()), gradsBefore[i], 'step leaves grads alone'));
-        ref.forEach((r, i) => { bufs[i] = sgdRef(r, bufs[i], gradAt(i, t, r.length), o); });
+        ref.forEach((r, i) => {
+          bufs[i] = sgdRef(r, bufs[i], gradAt(i, t, r.length), o);
+        });
       }
       params.forEach((p, i) => assert.ok(maxAbsDiff(flat(p.tolist()), ref[i]) < 1e-13, JSON.stringify(o)));
       opt.dispose();
@@ -114,17 +153,30 @@ test('SGD (plain, momentum with dampening, Nesterov, weight decay) matches a pla
 
 test('optimizer state dict: PyTorch layout, and a round trip continues identically', () => {
   torch.scope(() => {
-    const mk = () => [f64([[1, -2], [0.5, 3]]), f64([0.1, 0.2])];
-    const pa = mk(), pb = mk();
+    const mk = () => [
+      f64([
+        [1, -2],
+        [0.5, 3],
+      ]),
+      f64([0.1, 0.2]),
+    ];
+    const pa = mk(),
+      pb = mk();
     const a = new optim.AdamW([{ params: [pa[0]] }, { params: [pa[1]], weightDecay: 0 }], { lr: 0.02, betas: [0.9, 0.95] });
-    for (let t = 0; t < 3; t++) { setGrads(pa, t); a.step(); }
+    for (let t = 0; t < 3; t++) {
+      setGrads(pa, t);
+      a.step();
+    }
     const sd = a.stateDict();
     assert.deepEqual(Object.keys(sd.state), ['0', '1']);
     assert.deepEqual(Object.keys(sd.state[0]), ['step', 'exp_avg', 'exp_avg_sq']);
     const step = sd.state[0].step as torch.Tensor;
     assert.equal(step.dtype, 'float32');
     assert.equal(step.item(), 3);
-    assert.deepEqual(sd.param_groups.map((g) => g.params), [[0], [1]]);
+    assert.deepEqual(
+      sd.param_groups.map((g) => g.params),
+      [[0], [1]],
+    );
     assert.deepEqual(sd.param_groups[0], { lr: 0.02, betas: [0.9, 0.95], eps: 1e-8, weight_decay: 0.01, amsgrad: false, maximize: false, params: [0] });
     assert.equal(sd.param_groups[1].weight_decay, 0);
 
@@ -135,7 +187,12 @@ test('optimizer state dict: PyTorch layout, and a round trip continues identical
     assert.equal(b.paramGroups[0].lr, 0.02);
     assert.equal(b.paramGroups[1].weightDecay, 0);
     assert.notEqual(b.state.get(pb[0])!.exp_avg, a.state.get(pa[0])!.exp_avg, 'state is copied');
-    for (let t = 3; t < 6; t++) { setGrads(pa, t); setGrads(pb, t); a.step(); b.step(); }
+    for (let t = 3; t < 6; t++) {
+      setGrads(pa, t);
+      setGrads(pb, t);
+      a.step();
+      b.step();
+    }
     pa.forEach((p, i) => assert.ok(p.equal(pb[i])));
     a.dispose();
     b.dispose();
@@ -164,15 +221,23 @@ test('paramGroupsWeightDecay: ndim ≥ 2 decays, the rest gets 0; frozen paramet
     assert.deepEqual(decay.paramNames, ['pos', 'emb.weight', 'lin.weight']);
     assert.deepEqual(noDecay.paramNames, ['lin.bias', 'norm.weight', 'norm.bias']);
     const opt = new optim.AdamW([decay, noDecay], { lr: 1e-3, betas: [0.9, 0.95] });
-    assert.deepEqual(opt.paramGroups.map((g) => g.weightDecay), [0.05, 0]);
+    assert.deepEqual(
+      opt.paramGroups.map((g) => g.weightDecay),
+      [0.05, 0],
+    );
     assert.deepEqual(opt.stateDict().param_groups[1].param_names, ['lin.bias', 'norm.weight', 'norm.bias']);
   });
 });
 
 test('clipGradNorm_ returns the total norm and scales gradients by maxNorm / (norm + 1e-6)', () => {
   torch.scope(() => {
-    const a = f64([0, 0]), b = f64([0]);
-    const set = () => torch.scope(() => { a.grad = torch.tensor([3, 4], { dtype: 'float64' }); b.grad = torch.tensor([12], { dtype: 'float64' }); });
+    const a = f64([0, 0]),
+      b = f64([0]);
+    const set = () =>
+      torch.scope(() => {
+        a.grad = torch.tensor([3, 4], { dtype: 'float64' });
+        b.grad = torch.tensor([12], { dtype: 'float64' });
+      });
     set();
     const total = optim.clipGradNorm_([a, b], 6.5);
     assert.ok(Math.abs(total.item() - 13) < 1e-12);
@@ -184,7 +249,7 @@ test('clipGradNorm_ returns the total norm and scales gradients by maxNorm / (no
     assertClose(a.grad!, [3, 4], 0);
     set();
     assert.equal(optim.clipGradNorm_([a, b], 6, Infinity).item(), 12);
-    assertClose(b.grad!, [12 * 6 / (12 + 1e-6)], 1e-12);
+    assertClose(b.grad!, [(12 * 6) / (12 + 1e-6)], 1e-12);
     set();
     assert.ok(Math.abs(optim.clipGradNorm_([a, b], 100, 1).item() - 19) < 1e-12);
     assert.equal(optim.clipGradNorm_([f64([1])], 1).item(), 0, 'no grads → 0');
@@ -219,16 +284,25 @@ test('warmup-then-constant schedule and LRScheduler over groups', () => {
   assert.ok(maxAbsDiff([c(0), c(25), c(99), c(100), c(10 ** 6)], [0, 2e-4, 7.92e-4, 8e-4, 8e-4]) < 1e-18);
   assert.equal(c(100), 8e-4);
   torch.scope(() => {
-    const opt = new optim.AdamW([{ params: [f64([1])], lr: 1e-3 }, { params: [f64([2])], lr: 1e-2 }]);
+    const opt = new optim.AdamW([
+      { params: [f64([1])], lr: 1e-3 },
+      { params: [f64([2])], lr: 1e-2 },
+    ]);
     const sched = new optim.LRScheduler(opt, optim.cosineSchedule({ warmupSteps: 10, tInitial: 20 }));
     assert.deepEqual(sched.getLastLr(), [0, 0], 'creation applies step 0: warmup starts at warmupLrInit');
     sched.stepUpdate(5);
     assert.ok(maxAbsDiff(sched.getLastLr(), [5e-4, 5e-3]) < 1e-18);
     sched.stepUpdate(20);
     assert.ok(maxAbsDiff(sched.getLastLr(), [5e-4, 5e-3]) < 1e-15);
-    assert.deepEqual(opt.stateDict().param_groups.map((g) => g.initial_lr), [1e-3, 1e-2]);
+    assert.deepEqual(
+      opt.stateDict().param_groups.map((g) => g.initial_lr),
+      [1e-3, 1e-2],
+    );
     const sd = sched.stateDict();
-    const opt2 = new optim.AdamW([{ params: [f64([1])], lr: 7 }, { params: [f64([2])], lr: 7 }]);
+    const opt2 = new optim.AdamW([
+      { params: [f64([1])], lr: 7 },
+      { params: [f64([2])], lr: 7 },
+    ]);
     const s2 = new optim.LRScheduler(opt2, optim.cosineSchedule({ warmupSteps: 10, tInitial: 20 }));
     s2.loadStateDict(sd);
     assert.deepEqual(s2.getLastLr(), sched.getLastLr());
@@ -246,7 +320,10 @@ test('EMA: fp32 shadows of trainable parameters, lerp updates, state dict and co
     const ema = new optim.EMA(m, 0.9);
     assert.deepEqual(Object.keys(ema.stateDict()), ['a', 'b']);
     assert.equal(ema.stateDict().a.dtype, 'float32');
-    torch.noGrad(() => { m.a.fill_(3); m.b.fill_(-1); });
+    torch.noGrad(() => {
+      m.a.fill_(3);
+      m.b.fill_(-1);
+    });
     ema.update();
     assertClose(ema.stateDict().a, [1.2, 1.2], 1e-6);
     assertClose(ema.stateDict().b, [0.8], 1e-6);
@@ -315,11 +392,15 @@ test('gradient accumulation: two micro-batches of 2 (loss / 2 each) give the gra
   torch.scope(() => {
     torch.manualSeed(7);
     const model = new nn.Sequential(new nn.Linear(3, 5, true, { dtype: 'float64' }), new nn.GELU(), new nn.Linear(5, 1, true, { dtype: 'float64' }));
-    const x = torch.randn(4, 3, { dtype: 'float64' }), y = torch.randn(4, 1, { dtype: 'float64' });
+    const x = torch.randn(4, 3, { dtype: 'float64' }),
+      y = torch.randn(4, 1, { dtype: 'float64' });
     torch.scope(() => nn.functional.mseLoss(model.forward(x), y).backward());
     const full = model.parameters().map((p) => flat(p.grad!.tolist()));
     model.zeroGrad();
-    for (const [xs, ys] of [[x.slice(0, 0, 2), y.slice(0, 0, 2)], [x.slice(0, 2, 4), y.slice(0, 2, 4)]])
+    for (const [xs, ys] of [
+      [x.slice(0, 0, 2), y.slice(0, 0, 2)],
+      [x.slice(0, 2, 4), y.slice(0, 2, 4)],
+    ])
       torch.scope(() => nn.functional.mseLoss(model.forward(xs), ys).div(2).backward());
     model.parameters().forEach((p, i) => assert.ok(maxAbsDiff(flat(p.grad!.tolist()), full[i]) < 1e-14));
   });

@@ -29,8 +29,11 @@ test('CPU allocations beyond memory are OutOfMemoryErrors naming the op and the 
   assert.equal(torch.cuda.OutOfMemoryError, torch.OutOfMemoryError);
 });
 
-test('a CUDA allocation beyond the device is an OutOfMemoryError with the allocator\'s figures', { skip: !torch.cuda.isAvailable() && 'no CUDA device' }, () => {
+test("a CUDA allocation beyond the device is an OutOfMemoryError with the allocator's figures", { skip: !torch.cuda.isAvailable() && 'no CUDA device' }, () => {
   // 4 PB: more than any GPU; the caching allocator's message, then ours with each device's bytes.
-  throwsOom(() => torch.empty([1e15], { device: 'cuda' }), 'aten::empty.memory_format',
-    /CUDA out of memory[\s\S]*\[torch\.cuda memory now: cuda:0 \d+\.\d\d GiB allocated, \d+\.\d\d GiB reserved/);
+  throwsOom(
+    () => torch.empty([1e15], { device: 'cuda' }),
+    'aten::empty.memory_format',
+    /CUDA out of memory[\s\S]*\[torch\.cuda memory now: cuda:0 \d+\.\d\d GiB allocated, \d+\.\d\d GiB reserved/,
+  );
 });

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 
 test("import { torch, Tokenizer, ImageGenerator, … } from 'semanticist-ts'", async () => {
   const pkg = await import('semanticist-ts' as string);
-  for (const name of ['Tokenizer', 'GPT', 'DiffLoss', 'ImageGenerator', 'AutoencoderKL', 'Tensor', 'TorchError']) assert.equal(typeof pkg[name], 'function', name);
-  for (const name of ['generate', 'createGPT', 'buildGptFromConfig', 'loadArConfig', 'trainTokenizer', 'trainGpt', 'loadTrainerConfig']) assert.equal(typeof pkg[name], 'function', name);
+  for (const name of ['Tokenizer', 'GPT', 'DiffLoss', 'ImageGenerator', 'AutoencoderKL', 'Tensor', 'TorchError'])
+    assert.equal(typeof pkg[name], 'function', name);
+  for (const name of ['generate', 'createGPT', 'buildGptFromConfig', 'loadArConfig', 'trainTokenizer', 'trainGpt', 'loadTrainerConfig'])
+    assert.equal(typeof pkg[name], 'function', name);
   assert.equal(typeof pkg.torch.distributed.initProcessGroup, 'function');
   assert.equal(pkg.GPT_SIZES['GPT-L'].dim, 1024);
   const torch = await import('semanticist-ts/torch' as string);

@@ -59,7 +59,8 @@ export function needs(t: TestContext, ...what: string[]): boolean {
 export function loadCase(file: string): (name: string) => torch.Tensor {
   let data: Map<string, torch.Tensor> | null = null;
   return (name: string) => {
-    if (!data) {   // kept: the first use may be inside a test's scope
+    if (!data) {
+      // kept: the first use may be inside a test's scope
       data = safetensors.loadFile(join(UPSTREAM_FIXTURES, file));
       for (const t of data.values()) torch.keep(t);
     }
@@ -90,7 +91,12 @@ export function as64(t: torch.Tensor): torch.Tensor {
 }
 
 /** The tolerance assertParity applies, for a report. */
-export interface ParityReport { err: number; own: number; tol: number; scale: number }
+export interface ParityReport {
+  err: number;
+  own: number;
+  tol: number;
+  scale: number;
+}
 
 /**
  * Parity for a float32 computation whose rounding the computation itself may amplify (deeper and
@@ -122,11 +128,16 @@ export function assertParity(got: torch.Tensor, exact: torch.Tensor, ref: torch.
     const tol = Math.max(1e-5 * scale, 20 * own);
     if (process.env.PARITY_REPORT) {
       const refErr = ref.double().sub(exact.double()).abs().max().item();
-      console.log(`# parity ${what}: err ${(err / scale).toExponential(2)} own ${(own / scale).toExponential(2)} ref-exact ${(refErr / scale).toExponential(2)} (relative to scale ${scale.toPrecision(3)})`);
+      console.log(
+        `# parity ${what}: err ${(err / scale).toExponential(2)} own ${(own / scale).toExponential(2)} ref-exact ${(refErr / scale).toExponential(2)} (relative to scale ${scale.toPrecision(3)})`,
+      );
     }
     assert.ok(own <= 1e-4 * scale, `${what}: our float32 result is ${own} from our float64 one (scale ${scale}): unstable`);
-    assert.ok(err <= tol, `${what}: max abs err ${err} > ${tol} = max(1e-5 × ${scale}, 20 × own float32 error ${own}); ` +
-      `reference vs our float64: ${ref.double().sub(exact.double()).abs().max().item()}`);
+    assert.ok(
+      err <= tol,
+      `${what}: max abs err ${err} > ${tol} = max(1e-5 × ${scale}, 20 × own float32 error ${own}); ` +
+        `reference vs our float64: ${ref.double().sub(exact.double()).abs().max().item()}`,
+    );
     return { err, own, tol, scale };
   });
 }

@@ -41,20 +41,33 @@ export function encodePng(s: PngSpec): Buffer {
   if (s.samples.length !== s.width * s.height * spp) throw new RangeError(`encodePng: ${s.samples.length} samples for ${s.width}×${s.height}×${spp}`);
   const raw = Buffer.alloc(s.height * (rowBytes + 1));
   for (let y = 0; y < s.height; y++) {
-    const row = y * (rowBytes + 1);   // filter byte 0 (None), then the samples big-endian
+    const row = y * (rowBytes + 1); // filter byte 0 (None), then the samples big-endian
     for (let i = 0; i < s.width * spp; i++) {
       const v = s.samples[y * s.width * spp + i];
-      if (depth === 8) raw[row + 1 + i] = v; else raw.writeUInt16BE(v, row + 1 + 2 * i);
+      if (depth === 8) raw[row + 1 + i] = v;
+      else raw.writeUInt16BE(v, row + 1 + 2 * i);
     }
   }
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(s.width, 0); ihdr.writeUInt32BE(s.height, 4);
-  ihdr[8] = depth; ihdr[9] = s.colorType; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  ihdr.writeUInt32BE(s.width, 0);
+  ihdr.writeUInt32BE(s.height, 4);
+  ihdr[8] = depth;
+  ihdr[9] = s.colorType;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
   const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr)];
   for (const [t, d] of s.extraChunks ?? []) parts.push(chunk(t, d));
   if (s.palette) parts.push(chunk('PLTE', Uint8Array.from(s.palette.flat())));
   if (s.trns) {
-    const t = s.colorType === 3 ? Uint8Array.from(s.trns) : (() => { const b = Buffer.alloc(2 * s.trns!.length); s.trns!.forEach((v, i) => b.writeUInt16BE(v, 2 * i)); return b; })();
+    const t =
+      s.colorType === 3
+        ? Uint8Array.from(s.trns)
+        : (() => {
+            const b = Buffer.alloc(2 * s.trns!.length);
+            s.trns!.forEach((v, i) => b.writeUInt16BE(v, 2 * i));
+            return b;
+          })();
     parts.push(chunk('tRNS', t));
   }
   parts.push(chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0)));
@@ -65,7 +78,7 @@ export function encodePng(s: PngSpec): Buffer {
 export function pngChunks(png: Uint8Array): [string, Uint8Array][] {
   const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   const out: [string, Uint8Array][] = [];
-  for (let p = 8; p + 12 <= b.length;) {
+  for (let p = 8; p + 12 <= b.length; ) {
     const n = b.readUInt32BE(p);
     out.push([b.toString('latin1', p + 4, p + 8), b.subarray(p + 8, p + 8 + n)]);
     p += 12 + n;

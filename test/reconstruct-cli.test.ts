@@ -17,12 +17,27 @@ const c = fixturesJson().config;
 
 function writeConfig(dir: string): string {
   const params = {
-    encoder: { patch_size: c.tokenizer.patch_size, embed_dim: c.tokenizer.embed_dim, depth: c.tokenizer.depth, num_heads: c.tokenizer.num_heads, mlp_ratio: c.tokenizer.mlp_ratio, qkv_bias: true },
-    enc_img_size: c.tokenizer.enc_img_size, num_slots: c.tokenizer.num_slots, slot_dim: c.tokenizer.slot_dim, norm_slots: true,
+    encoder: {
+      patch_size: c.tokenizer.patch_size,
+      embed_dim: c.tokenizer.embed_dim,
+      depth: c.tokenizer.depth,
+      num_heads: c.tokenizer.num_heads,
+      mlp_ratio: c.tokenizer.mlp_ratio,
+      qkv_bias: true,
+    },
+    enc_img_size: c.tokenizer.enc_img_size,
+    num_slots: c.tokenizer.num_slots,
+    slot_dim: c.tokenizer.slot_dim,
+    norm_slots: true,
     dit_model: { depth: c.tokenizer.dit_depth, hidden_size: c.tokenizer.dit_hidden, num_heads: c.tokenizer.dit_heads, patch_size: c.tokenizer.dit_patch },
-    vae: 'mar-kl16-tiny', use_repa: true, repa_encoder_depth: c.tokenizer.repa_encoder_depth, repa_z_dim: c.tokenizer.repa_z_dim,
-    projector_dim: c.tokenizer.projector_dim, num_sampling_steps: '25',
-    vae_checkpoint: join(UPSTREAM_FIXTURES, 'vae_state_dict.safetensors'), vae_config: c.vae,
+    vae: 'mar-kl16-tiny',
+    use_repa: true,
+    repa_encoder_depth: c.tokenizer.repa_encoder_depth,
+    repa_z_dim: c.tokenizer.repa_z_dim,
+    projector_dim: c.tokenizer.projector_dim,
+    num_sampling_steps: '25',
+    vae_checkpoint: join(UPSTREAM_FIXTURES, 'vae_state_dict.safetensors'),
+    vae_config: c.vae,
   };
   const file = join(dir, 'tok.yaml');
   writeFileSync(file, stringify({ trainer: { params: { model: { target: 'semanticist.stage1.diffuse_slot.DiffuseSlot', params } } } }));
@@ -33,9 +48,26 @@ for (const ckpt of ['tokenizer_state_dict.pkl', 'tokenizer_state_dict_orig_mod.p
   test(`reconstruct.js writes a labelled grid (${ckpt})`, { skip: skipUnless('vae_state_dict.safetensors') }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'recon-'));
     const out = join(dir, 'out.png');
-    const log = execFileSync(process.execPath, [join(root, 'reconstruct.js'), '--config', writeConfig(dir),
-      '--checkpoint', join(UPSTREAM_FIXTURES, ckpt), '--image', join(LOCAL_FIXTURES, 'images', 'food.jpg'), join(LOCAL_FIXTURES, 'images', 'city.jpg'),
-      '--num-tokens', `1,${Math.min(4, c.tokenizer.num_slots)},${c.tokenizer.num_slots}`, '--cfg', '3', '--out', out], { encoding: 'utf8' });
+    const log = execFileSync(
+      process.execPath,
+      [
+        join(root, 'reconstruct.js'),
+        '--config',
+        writeConfig(dir),
+        '--checkpoint',
+        join(UPSTREAM_FIXTURES, ckpt),
+        '--image',
+        join(LOCAL_FIXTURES, 'images', 'food.jpg'),
+        join(LOCAL_FIXTURES, 'images', 'city.jpg'),
+        '--num-tokens',
+        `1,${Math.min(4, c.tokenizer.num_slots)},${c.tokenizer.num_slots}`,
+        '--cfg',
+        '3',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.match(log, /tensors loaded/);
     assert.doesNotMatch(log, /missing/);
     assert.match(log, /wrote /);
@@ -47,8 +79,13 @@ for (const ckpt of ['tokenizer_state_dict.pkl', 'tokenizer_state_dict_orig_mod.p
 
 test('reconstruct.js: a missing config or bad --num-tokens is a clear error and exit 1', () => {
   const run = (args: string[]) => {
-    try { execFileSync(process.execPath, [join(root, 'reconstruct.js'), ...args], { encoding: 'utf8', stdio: 'pipe' }); return ''; }
-    catch (e: any) { assert.equal(e.status, 1); return String(e.stderr); }
+    try {
+      execFileSync(process.execPath, [join(root, 'reconstruct.js'), ...args], { encoding: 'utf8', stdio: 'pipe' });
+      return '';
+    } catch (e: any) {
+      assert.equal(e.status, 1);
+      return String(e.stderr);
+    }
   };
   assert.match(run(['--config', '/nope.yaml', '--image', 'x.jpg', '--out', '/tmp/x.png']), /config file not found: \/nope.yaml/);
   assert.match(run(['--config', '/nope.yaml', '--image', 'x.jpg', '--num-tokens', '1,a', '--out', '/tmp/x.png']), /--num-tokens: 'a'/);

@@ -61,6 +61,9 @@ export function assertWithinBound(got: torch.Tensor, ref: torch.Tensor, bound: t
   torch.scope(() => {
     const diff = got.double().sub(ref.double()).abs();
     const ok = diff.le(bound).all().item();
-    assert.ok(ok, `${what}: |got − ref| exceeds the rounding bound (worst |got − ref| / bound = ${diff.div(bound).max().item()}, max |got − ref| = ${diff.max().item()})`);
+    assert.ok(
+      ok,
+      `${what}: |got − ref| exceeds the rounding bound (worst |got − ref| / bound = ${diff.div(bound).max().item()}, max |got − ref| = ${diff.max().item()})`,
+    );
   });
 }

@@ -14,4 +14,11 @@ export function loggedByStep(out: string, name: string, key: string): Map<number
 }
 
 /** Whether a process with this pid still exists. */
-export const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

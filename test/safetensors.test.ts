@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import { native } from '../lib/core/native.js';
 import * as st from '../lib/serialization/safetensors.js';
 import { bufferSource } from '../lib/serialization/source.js';
 import { CheckpointError, writeFileAtomic } from '../lib/serialization/index.js';
-import { UPSTREAM_FIXTURES, LOCAL_FIXTURES } from './fixture-paths.js';
+import { UPSTREAM_FIXTURES } from './fixture-paths.js';
 import { fixtureCases, hasCase, skipUnless } from './parity.js';
 
 const FIX = UPSTREAM_FIXTURES;
@@ -37,7 +36,11 @@ test('the upstream case files load with their dtypes, shapes and tapes metadata'
   // the set's case list (fixtures.json `cases`, else its case* files): every listed file is there
   const cases = fixtureCases().map((c) => `${c}.safetensors`);
   assert.ok(cases.length > 0, 'the fixture set lists no case');
-  assert.deepEqual(cases.filter((f) => !readdirSync(FIX).includes(f)), [], 'listed case files missing from the folder');
+  assert.deepEqual(
+    cases.filter((f) => !readdirSync(FIX).includes(f)),
+    [],
+    'listed case files missing from the folder',
+  );
   for (const f of cases) {
     torch.scope(() => {
       const name = f.replace('.safetensors', '');
@@ -67,7 +70,10 @@ for (const name of ['tokenizer_state_dict', 'gpt_state_dict', 'dinov2_state_dict
       const want = fixtures.files[name];
       assert.equal(sd.size, Object.keys(want).length, name);
       for (const [k, t] of sd) assert.deepEqual(t.shape, want[k].shape, `${name} ${k}`);
-      assert.deepEqual(st.readHeader(join(FIX, `${name}.safetensors`)).entries.map((e) => e.name), [...sd.keys()]);
+      assert.deepEqual(
+        st.readHeader(join(FIX, `${name}.safetensors`)).entries.map((e) => e.name),
+        [...sd.keys()],
+      );
     });
   });
 }
@@ -96,7 +102,11 @@ test('every dtype round-trips bit for bit; order and metadata are kept; data sta
     for (const e of header.entries) assert.equal((header.dataStart + e.begin) % isz[e.dtype], 0, e.name);
     assert.equal(header.dataStart % 8, 0);
     // Same element size: the caller's order is kept exactly.
-    const ordered = new Map([['zeta', torch.ones(2)], ['alpha', torch.zeros(3)], ['mid', torch.ones(1)]]);
+    const ordered = new Map([
+      ['zeta', torch.ones(2)],
+      ['alpha', torch.zeros(3)],
+      ['mid', torch.ones(1)],
+    ]);
     assert.deepEqual([...st.load(st.save(ordered)).keys()], ['zeta', 'alpha', 'mid']);
     // Records are accepted too; non-contiguous tensors are written as their values.
     const base = torch.arange(12, { dtype: 'float32' }).reshape(3, 4);
@@ -112,15 +122,26 @@ test('saveFile is atomic: no temp files left, a failed write keeps the old file'
     torch.scope(() => {
       st.saveFile({ w: torch.ones(2, 2) }, path, { k: 'v' });
       st.saveFile({ w: torch.full([2, 2], 3) }, path); // overwrite
-      assert.deepEqual(st.loadFile(path).get('w')!.tolist(), [[3, 3], [3, 3]]);
+      assert.deepEqual(st.loadFile(path).get('w')!.tolist(), [
+        [3, 3],
+        [3, 3],
+      ]);
       const before = readFileSync(path);
-      function* failing() { yield Buffer.from('partial'); throw new Error('disk on fire'); }
+      function* failing() {
+        yield Buffer.from('partial');
+        throw new Error('disk on fire');
+      }
       assert.throws(() => writeFileAtomic(path, failing()), /disk on fire/);
       assert.ok(readFileSync(path).equals(before));
-      assert.throws(() => st.saveFile({ w: 3 as any }, path), (e: any) => e instanceof CheckpointError && /not a Tensor/.test(e.message) && /"w"/.test(e.message));
+      assert.throws(
+        () => st.saveFile({ w: 3 as any }, path),
+        (e: any) => e instanceof CheckpointError && /not a Tensor/.test(e.message) && /"w"/.test(e.message),
+      );
       assert.deepEqual(readdirSync(dir), ['m.safetensors']);
     });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('header validation names the file, the key and the problem', () => {
@@ -138,21 +159,30 @@ test('header validation names the file, the key and the problem', () => {
     [rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32), /\["w"\]: data_offsets \[0, 16\] run past the end of the data \(8 bytes\)/],
     [rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32), /end before they begin/],
     [rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, f32), /data_offsets \[0\] is not \[begin, end\]/],
-    [rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32), /\["b"\]: data_offsets \[4, 8\] overlap those of "a"/],
+    [
+      rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32),
+      /\["b"\]: data_offsets \[4, 8\] overlap those of "a"/,
+    ],
     [rawFile({ __metadata__: { k: 1 } }), /__metadata__ value of "k" is number/],
     [rawFile({ w: 'x' }), /\["w"\]: entry is not an object/],
   ];
   for (const [buf, re] of cases) {
-    assert.throws(() => st.load(buf, { name: 'bad.safetensors' }), (e: any) => {
-      assert.ok(e instanceof CheckpointError, `${e}`);
-      assert.match(e.message, /^bad\.safetensors/);
-      assert.match(e.message, re);
-      return true;
-    });
+    assert.throws(
+      () => st.load(buf, { name: 'bad.safetensors' }),
+      (e: any) => {
+        assert.ok(e instanceof CheckpointError, `${e}`);
+        assert.match(e.message, /^bad\.safetensors/);
+        assert.match(e.message, re);
+        return true;
+      },
+    );
   }
   // A truncated real file.
   const real = readFileSync(join(FIX, `${fixtureCases()[0]}.safetensors`));
-  assert.throws(() => st.load(real.subarray(0, real.length - 10), { name: 'cut.safetensors' }), /cut\.safetensors \[".*"\]: data_offsets .* run past the end of the data/);
+  assert.throws(
+    () => st.load(real.subarray(0, real.length - 10), { name: 'cut.safetensors' }),
+    /cut\.safetensors \[".*"\]: data_offsets .* run past the end of the data/,
+  );
   // Gaps between tensors are allowed.
   torch.scope(() => {
     const gap = rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, Buffer.from(new Float32Array([9, 7]).buffer));
@@ -164,10 +194,15 @@ test('sharded checkpoints load through the index in weight_map order', () => {
   const dir = mkdtempSync(join(tmpdir(), 'st-shard-'));
   try {
     torch.scope(() => {
-      const a = torch.randn(3, 2), b = torch.arange(4), c = torch.randn(5);
+      const a = torch.randn(3, 2),
+        b = torch.arange(4),
+        c = torch.randn(5);
       st.saveFile({ a, c }, join(dir, 'model-00001-of-00002.safetensors'));
       st.saveFile({ b }, join(dir, 'model-00002-of-00002.safetensors'));
-      const index = { metadata: { total_size: 100 }, weight_map: { c: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors', a: 'model-00001-of-00002.safetensors' } };
+      const index = {
+        metadata: { total_size: 100 },
+        weight_map: { c: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors', a: 'model-00001-of-00002.safetensors' },
+      };
       writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
       const { tensors, metadata } = st.loadFileWithMetadata(join(dir, 'model.safetensors.index.json'));
       assert.deepEqual([...tensors.keys()], ['c', 'b', 'a']);
@@ -175,9 +210,14 @@ test('sharded checkpoints load through the index in weight_map order', () => {
       assert.deepEqual(tensors.get('b')!.tolist(), [0, 1, 2, 3]);
       assert.deepEqual(metadata, { total_size: '100' });
       writeFileSync(join(dir, 'bad.safetensors.index.json'), JSON.stringify({ weight_map: { d: 'model-00002-of-00002.safetensors' } }));
-      assert.throws(() => st.loadFile(join(dir, 'bad.safetensors.index.json')), /model-00002-of-00002\.safetensors \["d"\]: the index .* places this tensor here but the shard has no such tensor/);
+      assert.throws(
+        () => st.loadFile(join(dir, 'bad.safetensors.index.json')),
+        /model-00002-of-00002\.safetensors \["d"\]: the index .* places this tensor here but the shard has no such tensor/,
+      );
       writeFileSync(join(dir, 'nomap.safetensors.index.json'), '{}');
       assert.throws(() => st.loadFile(join(dir, 'nomap.safetensors.index.json')), /no weight_map/);
     });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -36,7 +36,7 @@ function textFiles(files: string[]): { path: string; lines: string[] }[] {
   for (const f of files) {
     if (!SCOPE.test(f) || BINARY.test(f)) continue;
     const abs = join(ROOT, f);
-    if (!existsSync(abs) || !statSync(abs).isFile()) continue;   // deleted in the work tree, or a link to a folder
+    if (!existsSync(abs) || !statSync(abs).isFile()) continue; // deleted in the work tree, or a link to a folder
     const buf = readFileSync(abs);
     if (buf.subarray(0, 8192).includes(0)) continue;
     out.push({ path: f, lines: buf.toString('utf8').split('\n') });
@@ -50,11 +50,17 @@ export function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   let fence = false;
   for (const line of markdown.split('\n')) {
-    if (/^\s*(```|~~~)/.test(line)) { fence = !fence; continue; }
+    if (/^\s*(```|~~~)/.test(line)) {
+      fence = !fence;
+      continue;
+    }
     const m = fence ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const text = m[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     anchors.add(n === 0 ? base : `${base}-${n}`);
@@ -65,7 +71,10 @@ export function headingAnchors(markdown: string): Set<string> {
 const anchorCache = new Map<string, Set<string>>();
 function anchorsOf(file: string): Set<string> {
   let a = anchorCache.get(file);
-  if (!a) { a = headingAnchors(readFileSync(join(ROOT, file), 'utf8')); anchorCache.set(file, a); }
+  if (!a) {
+    a = headingAnchors(readFileSync(join(ROOT, file), 'utf8'));
+    anchorCache.set(file, a);
+  }
   return a;
 }
 
@@ -79,7 +88,10 @@ function checkTarget(target: string, anchor: string | undefined): string | null 
 const files = gitFiles();
 
 test('no file cites a document outside the repository', (t) => {
-  if (!files) { t.skip('not a git checkout (git ls-files failed)'); return; }
+  if (!files) {
+    t.skip('not a git checkout (git ls-files failed)');
+    return;
+  }
   const hits: string[] = [];
   for (const { path, lines } of textFiles(files)) {
     if (path === SELF) continue;
@@ -91,7 +103,10 @@ test('no file cites a document outside the repository', (t) => {
 });
 
 test('every cited docs/ file and heading exists', (t) => {
-  if (!files) { t.skip('not a git checkout (git ls-files failed)'); return; }
+  if (!files) {
+    t.skip('not a git checkout (git ls-files failed)');
+    return;
+  }
   const bad: string[] = [];
   let checked = 0;
   for (const { path, lines } of textFiles(files)) {
@@ -109,7 +124,7 @@ test('every cited docs/ file and heading exists', (t) => {
       if (!isMd) return;
       for (const m of line.matchAll(/\]\(([^)\s]*)\)/g)) {
         const href = m[1];
-        if (/^[a-z]+:/i.test(href)) continue;   // http:, https:, mailto:
+        if (/^[a-z]+:/i.test(href)) continue; // http:, https:, mailto:
         const [file, anchor] = href.split('#');
         if (file && !file.endsWith('.md')) {
           if (!existsSync(join(ROOT, dirname(path), file))) bad.push(`${where}: links ${href}, which does not exist`);

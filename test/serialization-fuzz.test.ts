@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import * as ser from '../lib/serialization/index.js';
 import { CheckpointError, ZipReader } from '../lib/serialization/index.js';
 import { bufferSource } from '../lib/serialization/source.js';
-import { UPSTREAM_FIXTURES, LOCAL_FIXTURES } from './fixture-paths.js';
+import { UPSTREAM_FIXTURES } from './fixture-paths.js';
 import { fixtureCases, hasFile } from './parity.js';
 import { rng as uniformRng } from './gradcheck-helpers.js';
 
@@ -24,8 +23,14 @@ function mutate(src: Buffer, r: () => number, lo = 0, hi = src.length): Buffer {
   const pick = () => (r() < 0.8 ? lo + Math.floor(r() * (hi - lo)) : Math.floor(r() * src.length));
   const kind = r();
   if (kind < 0.15) return Buffer.from(src.subarray(0, Math.floor(r() * src.length)));
-  if (kind < 0.25) { const i = pick(); return Buffer.concat([src.subarray(0, i), Buffer.from([Math.floor(r() * 256)]), src.subarray(i)]); }
-  if (kind < 0.35) { const i = pick(); return Buffer.concat([src.subarray(0, i), src.subarray(i + 1)]); }
+  if (kind < 0.25) {
+    const i = pick();
+    return Buffer.concat([src.subarray(0, i), Buffer.from([Math.floor(r() * 256)]), src.subarray(i)]);
+  }
+  if (kind < 0.35) {
+    const i = pick();
+    return Buffer.concat([src.subarray(0, i), src.subarray(i + 1)]);
+  }
   const out = Buffer.from(src);
   const edges = [0x00, 0xff, 0x7f, 0x80, 0x01, 0x28, 0x2e, 0x71, 0x52];
   const n = 1 + Math.floor(r() * 4);
@@ -36,13 +41,20 @@ function mutate(src: Buffer, r: () => number, lo = 0, hi = src.length): Buffer {
   return out;
 }
 
-interface Tally { ok: number; failed: number; worstMs: number }
+interface Tally {
+  ok: number;
+  failed: number;
+  worstMs: number;
+}
 
 /** Runs one reader on one input: success or CheckpointError; anything else fails the test. */
 function attempt(t: Tally, what: string, fn: () => unknown): void {
   const t0 = performance.now();
   torch.scope(() => {
-    try { fn(); t.ok++; } catch (e) {
+    try {
+      fn();
+      t.ok++;
+    } catch (e) {
       if (!(e instanceof CheckpointError)) throw new Error(`${what}: ${(e as Error)?.stack ?? e}`);
       assert.ok(e.message.length > 0 && e.message.length < 2000, what);
       t.failed++;
@@ -62,8 +74,12 @@ function smallPkl(): Buffer {
   return torch.scope(() => {
     const base = torch.arange(12, { dtype: 'float32' }).reshape(3, 4);
     const sd = new Map<string, unknown>([
-      ['w', base], ['wt', base.t()], ['row', base.select(0, 1)],
-      ['h', torch.ones(2, 2, { dtype: 'bfloat16' })], ['i', torch.arange(3)], ['m', torch.tensor([true, false])],
+      ['w', base],
+      ['wt', base.t()],
+      ['row', base.select(0, 1)],
+      ['h', torch.ones(2, 2, { dtype: 'bfloat16' })],
+      ['i', torch.arange(3)],
+      ['m', torch.tensor([true, false])],
     ]);
     Object.defineProperty(sd, '_metadata', { value: new Map([['', new Map([['version', 1]])]]), enumerable: true });
     return ser.saveToBuffer({ model: sd, step: 12, lr: 0.5, name: 'run', tags: ['a', 'b'], big: 2n ** 70n });
@@ -71,9 +87,17 @@ function smallPkl(): Buffer {
 }
 
 function smallSafetensors(): Buffer {
-  return torch.scope(() => ser.safetensors.save({
-    a: torch.randn(2, 3), b: torch.arange(4), c: torch.ones(3, { dtype: 'uint8' }), d: torch.zeros(2, { dtype: 'float16' }),
-  }, { tapes: '{"rng.x": {"repeat": 1}}' }));
+  return torch.scope(() =>
+    ser.safetensors.save(
+      {
+        a: torch.randn(2, 3),
+        b: torch.arange(4),
+        c: torch.ones(3, { dtype: 'uint8' }),
+        d: torch.zeros(2, { dtype: 'float16' }),
+      },
+      { tapes: '{"rng.x": {"repeat": 1}}' },
+    ),
+  );
 }
 
 test('readers survive truncated and mutated checkpoints (seeded fuzz)', () => {
@@ -84,7 +108,8 @@ test('readers survive truncated and mutated checkpoints (seeded fuzz)', () => {
   const pkl = smallPkl();
   const zip = new ZipReader(bufferSource(pkl));
   const pklEntry = zip.get(zip.names().find((n) => n.endsWith('/data.pkl'))!)!;
-  const pklLo = zip.dataOffset(pklEntry), pklHi = pklLo + pklEntry.size;
+  const pklLo = zip.dataOffset(pklEntry),
+    pklHi = pklLo + pklEntry.size;
   // Every truncation of the small zip.
   for (let n = 0; n < pkl.length; n += 3) attempt(t, `pkl cut ${n}`, () => ser.torchLoadBuffer(pkl.subarray(0, n)));
   // Mutations: pickle bytes (CRC off, so the unpickler sees them), then anywhere (CRC on).

@@ -9,9 +9,18 @@ test('tensor() infers dtypes as Python does and keeps values', () => {
   assert.equal(torch.tensor([1.5, 2]).dtype, 'float32');
   assert.equal(torch.tensor([true, false]).dtype, 'bool');
   assert.equal(torch.tensor(new Float64Array([1, 2])).dtype, 'float64');
-  const t = torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' });
+  const t = torch.tensor(
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    { dtype: 'float32' },
+  );
   assert.deepEqual(t.shape, [2, 3]);
-  assert.deepEqual(t.tolist(), [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(t.tolist(), [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.equal(torch.tensor(3.5).item(), 3.5);
   assert.deepEqual(torch.tensor([]).shape, [0]);
 });
@@ -55,7 +64,18 @@ test('metadata: shape, ndim, numel, strides, device', () => {
 });
 
 test('toString prints like PyTorch', () => {
-  assert.equal(torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' }).toString(), 'tensor([[1., 2.],\n        [3., 4.]])');
+  assert.equal(
+    torch
+      .tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { dtype: 'float32' },
+      )
+      .toString(),
+    'tensor([[1., 2.],\n        [3., 4.]])',
+  );
   assert.equal(torch.tensor([0.5, 2]).toString(), 'tensor([0.5000, 2.0000])');
   assert.equal(torch.arange(3).toString(), 'tensor([0, 1, 2])');
   assert.equal(torch.tensor([1, 2], { dtype: 'float64' }).toString(), 'tensor([1., 2.], dtype=torch.float64)');
@@ -107,7 +127,14 @@ test('nested scopes hand results outwards; an exception still frees', () => {
     assertClose(inner, [2, 2]);
   });
   assert.equal(torch.memory().numTensors, before);
-  assert.throws(() => torch.scope(() => { torch.ones(5); throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () =>
+      torch.scope(() => {
+        torch.ones(5);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(torch.memory().numTensors, before);
 });
 
@@ -124,11 +151,12 @@ test('async scopes follow await', async () => {
   assert.equal(torch.memory().numTensors, before + 1);
   r.dispose();
   // two interleaved async scopes each free only their own tensors
-  const run = (v: number) => torch.scope(async () => {
-    const t = torch.full([2], v);
-    await new Promise((res) => setTimeout(res, 2));
-    return t.add(v).sum().item();
-  });
+  const run = (v: number) =>
+    torch.scope(async () => {
+      const t = torch.full([2], v);
+      await new Promise((res) => setTimeout(res, 2));
+      return t.add(v).sum().item();
+    });
   assert.deepEqual(await Promise.all([run(1), run(2)]), [4, 8]);
   assert.equal(torch.memory().numTensors, before);
 });

@@ -9,8 +9,14 @@ import { tmpdir } from 'node:os';
 import * as torch from '../lib/torch.js';
 import { TokenCache, type CacheSource } from '../lib/train/token-cache.js';
 
-const B = 3, V = 2, C = 1, H = 4, W = 4, K = 5, D = 3;
-const NB = 3;   // batches → 9 images, 18 rows
+const B = 3,
+  V = 2,
+  C = 1,
+  H = 4,
+  W = 4,
+  K = 5,
+  D = 3;
+const NB = 3; // batches → 9 images, 18 rows
 /** Image i, view v: every pixel = i + v / 10. Label of image i: i % 4. */
 function source(): CacheSource {
   return (async function* () {
@@ -25,11 +31,18 @@ function source(): CacheSource {
 let encodeCalls = 0;
 const encode = (images: torch.Tensor) => {
   encodeCalls++;
-  const x = images.flatten(1).mean(1).mul(10);   // (N)
-  const kd = torch.arange(K + 2).unsqueeze(1).add(torch.arange(D).unsqueeze(0).div(10));   // (K+2, D)
+  const x = images.flatten(1).mean(1).mul(10); // (N)
+  const kd = torch
+    .arange(K + 2)
+    .unsqueeze(1)
+    .add(torch.arange(D).unsqueeze(0).div(10)); // (K+2, D)
   return x.reshape(-1, 1, 1).add(kd.unsqueeze(0));
 };
-const expected = (row: number, k: number, d: number) => { const img = Math.floor(row / V), v = row % V; return (img + v / 10) * 10 + k + d / 10; };
+const expected = (row: number, k: number, d: number) => {
+  const img = Math.floor(row / V),
+    v = row % V;
+  return (img + v / 10) * 10 + k + d / 10;
+};
 
 test('build, read back, reuse for the same key, rebuild for another key or after an interrupted build', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tokcache-'));
@@ -44,8 +57,13 @@ test('build, read back, reuse for the same key, rebuild for another key or after
     const { tokens, labels } = cache.rows(rows);
     assert.deepEqual(tokens.shape, [rows.length, K, D]);
     const got = tokens.tolist() as number[][][];
-    rows.forEach((r, i) => { for (let k = 0; k < K; k++) for (let d = 0; d < D; d++) assert.ok(Math.abs(got[i][k][d] - expected(r, k, d)) < 1e-4, `row ${r} token ${k}.${d}`); });
-    assert.deepEqual(labels.tolist(), rows.map((r) => Math.floor(r / V) % 4));
+    rows.forEach((r, i) => {
+      for (let k = 0; k < K; k++) for (let d = 0; d < D; d++) assert.ok(Math.abs(got[i][k][d] - expected(r, k, d)) < 1e-4, `row ${r} token ${k}.${d}`);
+    });
+    assert.deepEqual(
+      labels.tolist(),
+      rows.map((r) => Math.floor(r / V) % 4),
+    );
     assert.equal(labels.dtype, 'int64');
   });
   assert.throws(() => cache.rows([18]), /row 18 is outside 0..17/);
@@ -76,13 +94,18 @@ test('epoch draws: numImages rows with replacement, fixed by (rank, epoch), batc
   const dir = mkdtempSync(join(tmpdir(), 'tokcache-'));
   const key = { k: 1 };
   const { cache } = await TokenCache.openOrBuild(source(), { dir, key, numTokens: K, encode });
-  const e0 = cache.epochRows(0), e0b = cache.epochRows(0), e1 = cache.epochRows(1);
+  const e0 = cache.epochRows(0),
+    e0b = cache.epochRows(0),
+    e1 = cache.epochRows(1);
   assert.equal(e0.length, 9);
   assert.deepEqual(e0, e0b);
   assert.notDeepEqual(e0, e1);
   assert.ok(e0.every((r) => Number.isInteger(r) && r >= 0 && r < 18));
   const batches = cache.epochBatches(2, 4);
-  assert.deepEqual(batches.map((b) => b.length), [4, 4]);
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [4, 4],
+  );
   assert.deepEqual(batches.flat(), cache.epochRows(2).slice(0, 8));
   cache.close();
   const { cache: c1 } = await TokenCache.openOrBuild(source(), { dir, key, numTokens: K, encode, rank: 1, worldSize: 2 });
@@ -93,7 +116,9 @@ test('epoch draws: numImages rows with replacement, fixed by (rank, epoch), batc
 test('errors name the problem: encoder output too short, mixed view counts, empty source', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tokcache-'));
   await assert.rejects(TokenCache.build(source(), { dir, key: {}, numTokens: K + 3, encode }), /encode gave \(6, 7, 3\), expected \(6, ≥ 8, D\)/);
-  const empty: CacheSource = (async function* () { /* nothing */ })();
+  const empty: CacheSource = (async function* () {
+    /* nothing */
+  })();
   await assert.rejects(TokenCache.build(empty, { dir, key: {}, numTokens: K, encode }), /yielded no images/);
   const mixed: CacheSource = (async function* () {
     yield { images: torch.rand(2, 2, 1, 4, 4), labels: torch.tensor([0, 1]) };

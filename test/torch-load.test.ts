@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/torch.js';
 import { native } from '../lib/core/native.js';
 import * as ser from '../lib/serialization/index.js';
@@ -57,13 +56,34 @@ test('_orig_mod checkpoints equal the plain ones after key rewriting', () => {
 });
 
 test('key helpers: prefixes, segments, regex renames, collisions', () => {
-  const sd = new Map([['module.a.weight', 1], ['module.b._orig_mod.bias', 2], ['c', 3]]);
+  const sd = new Map([
+    ['module.a.weight', 1],
+    ['module.b._orig_mod.bias', 2],
+    ['c', 3],
+  ]);
   assert.deepEqual([...ser.stripPrefix(sd, 'module.').keys()], ['a.weight', 'b._orig_mod.bias', 'c']);
   assert.deepEqual([...ser.removeSegment(sd, '_orig_mod.').keys()], ['module.a.weight', 'module.b.bias', 'c']);
   assert.deepEqual([...ser.renameKeys(sd, /^module\.(\w)/, 'net.$1').keys()], ['net.a.weight', 'net.b._orig_mod.bias', 'c']);
   assert.deepEqual([...ser.addPrefix({ x: 1 }, 'p.')], [['p.x', 1]]);
-  assert.deepEqual([...ser.normalizeWrappedKeys(sd)], [['a.weight', 1], ['b.bias', 2], ['c', 3]]);
-  assert.throws(() => ser.stripPrefix(new Map([['m.x', 1], ['x', 2]]), 'm.'), /maps both "m\.x" and "x" to "x"/);
+  assert.deepEqual(
+    [...ser.normalizeWrappedKeys(sd)],
+    [
+      ['a.weight', 1],
+      ['b.bias', 2],
+      ['c', 3],
+    ],
+  );
+  assert.throws(
+    () =>
+      ser.stripPrefix(
+        new Map([
+          ['m.x', 1],
+          ['x', 2],
+        ]),
+        'm.',
+      ),
+    /maps both "m\.x" and "x" to "x"/,
+  );
 });
 
 test('torch-save round trip: every dtype, views, shared storage, nested values', () => {
@@ -116,7 +136,27 @@ test('torch-save round trip: every dtype, views, shared storage, nested values',
       assert.equal(bd.get(dtype)!.dtype, dtype);
       assert.ok(bytesOf(bd.get(dtype)!).equals(bytesOf(tensors[dtype])), dtype);
     }
-    assert.deepEqual(back.get('nested'), [1, -1, 300, 70000, -3_000_000_000, 2 ** 53 - 1, 2n ** 80n, -(2n ** 70n), 2.5, -0, NaN, Infinity, 'héllo', '', true, false, null, [[]], new Map()]);
+    assert.deepEqual(back.get('nested'), [
+      1,
+      -1,
+      300,
+      70000,
+      -3_000_000_000,
+      2 ** 53 - 1,
+      2n ** 80n,
+      -(2n ** 70n),
+      2.5,
+      -0,
+      NaN,
+      Infinity,
+      'héllo',
+      '',
+      true,
+      false,
+      null,
+      [[]],
+      new Map(),
+    ]);
     assert.ok(Object.is((back.get('nested') as number[])[9], -0));
     assert.deepEqual(back.get('bytes'), Buffer.from([0, 255, 1]));
     assert.deepEqual(back.get('set'), new Set([1, 'a']));
@@ -145,7 +185,9 @@ test('torch-save writes the PyTorch layout, atomically, with 64-byte aligned sto
       assertSameTensors(ser.loadStateDict(path), sd, 'dinov2 re-saved');
       assert.deepEqual([...ser.loadStateDict(path).keys()], [...sd.keys()]);
     });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('formats are detected by content, with clear errors for the unsupported ones', () => {
@@ -162,7 +204,10 @@ test('formats are detected by content, with clear errors for the unsupported one
       assert.deepEqual(ser.load(b).get('w').tolist(), [1, 1, 1]);
       const legacy = join(dir, 'legacy.pt');
       writeFileSync(legacy, Buffer.from('80028a0a6cfc9c46f9206aa850194e2e', 'hex'));
-      assert.throws(() => ser.load(legacy), (e: any) => e instanceof CheckpointError && e.message.startsWith(legacy) && /legacy \(non-zip\) torch\.save format .* not supported/.test(e.message));
+      assert.throws(
+        () => ser.load(legacy),
+        (e: any) => e instanceof CheckpointError && e.message.startsWith(legacy) && /legacy \(non-zip\) torch\.save format .* not supported/.test(e.message),
+      );
       const bare = join(dir, 'bare.pkl');
       writeFileSync(bare, Buffer.from('80027d712e', 'hex'));
       assert.throws(() => ser.load(bare), /a bare pickle, not a torch\.save checkpoint/);
@@ -177,12 +222,19 @@ test('formats are detected by content, with clear errors for the unsupported one
       ser.save(new Map([['model', new Map([['w', torch.ones(1)]])]]), nested);
       assert.throws(() => ser.loadStateDict(nested), /nested\.pt \["model"\]: not a flat state dict: value is a dict/);
     });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('mapLocation moves tensors; the saved location is ignored by default', () => {
   torch.scope(() => {
-    const sd = ser.torchLoad(join(FIX, 'gpt_state_dict.pkl'), { mapLocation: (loc) => { assert.equal(loc, 'cpu'); return 'cpu'; } });
+    const sd = ser.torchLoad(join(FIX, 'gpt_state_dict.pkl'), {
+      mapLocation: (loc) => {
+        assert.equal(loc, 'cpu');
+        return 'cpu';
+      },
+    });
     for (const t of sd.values()) assert.equal(t.device, 'cpu');
   });
 });
@@ -190,7 +242,14 @@ test('mapLocation moves tensors; the saved location is ignored by default', () =
 test('zip: deflate entries, zip64 records, truncation and corruption errors', () => {
   const payload = Buffer.from('hello '.repeat(1000));
   for (const forceZip64 of [false, true]) {
-    const buf = zipToBuffer([{ name: 'a/x.txt', data: payload, deflate: true }, { name: 'a/y.bin', data: () => Buffer.from([1, 2, 3]) }, { name: 'a/empty', data: new Uint8Array(0) }], { forceZip64 });
+    const buf = zipToBuffer(
+      [
+        { name: 'a/x.txt', data: payload, deflate: true },
+        { name: 'a/y.bin', data: () => Buffer.from([1, 2, 3]) },
+        { name: 'a/empty', data: new Uint8Array(0) },
+      ],
+      { forceZip64 },
+    );
     const z = new ZipReader(bufferSource(buf, 'test.zip'));
     assert.deepEqual(z.names(), ['a/x.txt', 'a/y.bin', 'a/empty']);
     assert.equal(z.entries[0].method, 8);
@@ -202,7 +261,10 @@ test('zip: deflate entries, zip64 records, truncation and corruption errors', ()
     assert.throws(() => z.read('nope'), /test\.zip: no entry "nope"/);
     // Truncated anywhere: a clean error.
     for (const cut of [0, 10, 100, buf.length - 30, buf.length - 1])
-      assert.throws(() => { const r = new ZipReader(bufferSource(buf.subarray(0, cut), 'cut.zip')); for (const n of r.names()) r.read(n); }, CheckpointError);
+      assert.throws(() => {
+        const r = new ZipReader(bufferSource(buf.subarray(0, cut), 'cut.zip'));
+        for (const n of r.names()) r.read(n);
+      }, CheckpointError);
     // A flipped data byte: CRC mismatch (or corrupt deflate), naming the entry.
     const bad = Buffer.from(buf);
     bad[new ZipReader(bufferSource(buf)).dataOffset(z.entries[1])] ^= 0xff;
@@ -230,14 +292,28 @@ test('unpickler: protocols 0, 2, 4, 5 of Python values; unknown classes stay ine
     assert.deepEqual(o.get('set'), new Set([1, 2]), what);
     assert.deepEqual(o.get('fz'), new Set([3]), what);
     assert.deepEqual(o.get('c'), new PyComplex(1, 2), what);
-    assert.deepEqual([...o.get('od')], [['z', 1], ['a', 2]], what);
+    assert.deepEqual(
+      [...o.get('od')],
+      [
+        ['z', 1],
+        ['a', 2],
+      ],
+      what,
+    );
     assert.deepEqual(o.get('ba'), Buffer.from('hi'), what);
     assert.equal(o.get(1), 'intkey', what);
     const [l1, l2] = o.get('shared');
     assert.equal(l1, l2, `${what}: memo keeps shared objects shared`);
     const ns = o.get('ns');
     assert.ok(ns instanceof PyObject && ns.__class__ === 'argparse.Namespace', what);
-    assert.deepEqual(ns.state, new Map<string, unknown>([['lr', 0.1], ['name', 'run']]), what);
+    assert.deepEqual(
+      ns.state,
+      new Map<string, unknown>([
+        ['lr', 0.1],
+        ['name', 'run'],
+      ]),
+      what,
+    );
     const evil = o.get('evil');
     assert.ok(evil instanceof PyObject, what);
     assert.match(evil.__class__, /^(posix|os)\.system$/, what);
@@ -261,40 +337,98 @@ test('unpickler errors are clean and name the offset', () => {
     ['80024b012952', /a number is not callable/],
   ];
   for (const [hex, re] of cases) {
-    assert.throws(() => unpickle(Buffer.from(hex, 'hex'), { name: 'x.pkl' }), (e: any) => e instanceof CheckpointError && /^x\.pkl: pickle opcode/.test(e.message) && re.test(e.message), hex);
+    assert.throws(
+      () => unpickle(Buffer.from(hex, 'hex'), { name: 'x.pkl' }),
+      (e: any) => e instanceof CheckpointError && /^x\.pkl: pickle opcode/.test(e.message) && re.test(e.message),
+      hex,
+    );
   }
 });
 
 test('newer storage forms: UntypedStorage + _rebuild_tensor_v3, parameters, devices, any archive prefix', () => {
   /** Writes raw pickle ops where it appears in the object. */
-  class Raw { constructor(readonly write: (p: ser.Pickler) => void) {} }
+  class Raw {
+    constructor(readonly write: (p: ser.Pickler) => void) {}
+  }
   const g = (module: string, name: string) => new Raw((p) => p.global(module, name));
-  const orderedDict = new Raw((p) => { p.global('collections', 'OrderedDict'); p.op(0x29); p.op(0x52); });
-  const tensorV2 = (key: string, cls: string, numel: number, offset: number, size: number[], stride: number[]) => new Raw((p) => {
-    p.global('torch._utils', '_rebuild_tensor_v2');
-    p.tuple([new Raw((q) => q.persistentId(['storage', g('torch', cls), key, 'cuda:0', numel])),
-      offset, new Raw((q) => q.tuple(size)), new Raw((q) => q.tuple(stride)), false, orderedDict]);
+  const orderedDict = new Raw((p) => {
+    p.global('collections', 'OrderedDict');
+    p.op(0x29);
     p.op(0x52);
   });
+  const tensorV2 = (key: string, cls: string, numel: number, offset: number, size: number[], stride: number[]) =>
+    new Raw((p) => {
+      p.global('torch._utils', '_rebuild_tensor_v2');
+      p.tuple([
+        new Raw((q) => q.persistentId(['storage', g('torch', cls), key, 'cuda:0', numel])),
+        offset,
+        new Raw((q) => q.tuple(size)),
+        new Raw((q) => q.tuple(stride)),
+        false,
+        orderedDict,
+      ]);
+      p.op(0x52);
+    });
   const v3 = new Raw((p) => {
     p.global('torch._utils', '_rebuild_tensor_v3');
-    p.tuple([new Raw((q) => q.persistentId(['storage', g('torch.storage', 'UntypedStorage'), '0', 'cpu', 8])),
-      0, new Raw((q) => q.tuple([2])), new Raw((q) => q.tuple([1])), false, orderedDict, g('torch', 'float32')]);
+    p.tuple([
+      new Raw((q) => q.persistentId(['storage', g('torch.storage', 'UntypedStorage'), '0', 'cpu', 8])),
+      0,
+      new Raw((q) => q.tuple([2])),
+      new Raw((q) => q.tuple([1])),
+      false,
+      orderedDict,
+      g('torch', 'float32'),
+    ]);
     p.op(0x52);
   });
-  const param = new Raw((p) => { p.global('torch._utils', '_rebuild_parameter'); p.tuple([tensorV2('1', 'DoubleStorage', 3, 1, [2], [1]), true, orderedDict]); p.op(0x52); });
+  const param = new Raw((p) => {
+    p.global('torch._utils', '_rebuild_parameter');
+    p.tuple([tensorV2('1', 'DoubleStorage', 3, 1, [2], [1]), true, orderedDict]);
+    p.op(0x52);
+  });
   const fromType = new Raw((p) => {
     p.global('torch._tensor', '_rebuild_from_type_v2');
-    p.tuple([g('torch._utils', '_rebuild_tensor_v2'), g('torch.nn.parameter', 'Parameter'),
-      new Raw((q) => q.tuple([new Raw((r) => r.persistentId(['storage', g('torch', 'HalfStorage'), '2', 'cpu', 2])), 0, new Raw((r) => r.tuple([2])), new Raw((r) => r.tuple([1])), false, orderedDict])),
-      new Map()]);
+    p.tuple([
+      g('torch._utils', '_rebuild_tensor_v2'),
+      g('torch.nn.parameter', 'Parameter'),
+      new Raw((q) =>
+        q.tuple([
+          new Raw((r) => r.persistentId(['storage', g('torch', 'HalfStorage'), '2', 'cpu', 2])),
+          0,
+          new Raw((r) => r.tuple([2])),
+          new Raw((r) => r.tuple([1])),
+          false,
+          orderedDict,
+        ]),
+      ),
+      new Map(),
+    ]);
     p.op(0x52);
   });
-  const device = new Raw((p) => { p.global('torch', 'device'); p.tuple(['cuda', 1]); p.op(0x52); });
-  const size = new Raw((p) => { p.global('torch', 'Size'); p.tuple([[2, 3]]); p.op(0x52); });
+  const device = new Raw((p) => {
+    p.global('torch', 'device');
+    p.tuple(['cuda', 1]);
+    p.op(0x52);
+  });
+  const size = new Raw((p) => {
+    p.global('torch', 'Size');
+    p.tuple([[2, 3]]);
+    p.op(0x52);
+  });
   const pickler = new ser.Pickler((p, x) => (x instanceof Raw ? (x.write(p), true) : false));
-  const pkl = pickler.dump(new Map<string, unknown>([['v3', v3], ['param', param], ['half', fromType], ['dev', device], ['size', size]]));
-  const half = Buffer.alloc(4); half.writeUInt16LE(0x3c00, 0); half.writeUInt16LE(0xc000, 2); // 1, -2 in float16
+  const pkl = pickler.dump(
+    new Map<string, unknown>([
+      ['v3', v3],
+      ['param', param],
+      ['half', fromType],
+      ['dev', device],
+      ['size', size],
+    ]),
+  );
+  const half = Buffer.alloc(4);
+  half.writeUInt16LE(0x3c00, 0);
+  half.writeUInt16LE(0xc000, 2); // 1, -2 in float16
   const buf = zipToBuffer([
     { name: 'my ckpt/data.pkl', data: pkl },
     { name: 'my ckpt/data/0', data: Buffer.from(new Float32Array([1.5, -2]).buffer) },
@@ -314,9 +448,14 @@ test('newer storage forms: UntypedStorage + _rebuild_tensor_v3, parameters, devi
     assert.equal(o.get('dev'), 'cuda:1');
     assert.deepEqual(o.get('size'), [2, 3]);
     // A storage too small for its tensor: a clean error naming the entry.
-    const bad = zipToBuffer([{ name: 'a/data.pkl', data: pickler.dump(new Map([['w', tensorV2('0', 'FloatStorage', 2, 1, [2], [1])]])) },
-      { name: 'a/data/0', data: Buffer.alloc(8) }]);
-    assert.throws(() => ser.torchLoadBuffer(bad, { name: 'bad.pt' }), /bad\.pt \["a\/data\/0"\]: tensor of size \[2\], stride \[1\] at offset 1 reaches element 2 but the storage has 2/);
+    const bad = zipToBuffer([
+      { name: 'a/data.pkl', data: pickler.dump(new Map([['w', tensorV2('0', 'FloatStorage', 2, 1, [2], [1])]])) },
+      { name: 'a/data/0', data: Buffer.alloc(8) },
+    ]);
+    assert.throws(
+      () => ser.torchLoadBuffer(bad, { name: 'bad.pt' }),
+      /bad\.pt \["a\/data\/0"\]: tensor of size \[2\], stride \[1\] at offset 1 reaches element 2 but the storage has 2/,
+    );
     const missing = zipToBuffer([{ name: 'a/data.pkl', data: pickler.dump(new Map([['w', tensorV2('5', 'FloatStorage', 2, 0, [2], [1])]])) }]);
     assert.throws(() => ser.torchLoadBuffer(missing, { name: 'm.pt' }), /m\.pt \["a\/data\/5"\]: storage "5" is missing from the archive/);
   });

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { loadTrainerConfig } from '../lib/train/tokenizer-trainer-config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const write = (text: string) => { const f = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'c.yaml'); writeFileSync(f, text); return f; };
+const write = (text: string) => {
+  const f = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'c.yaml');
+  writeFileSync(f, text);
+  return f;
+};
 
 test('the upstream tokenizer configs load with their values', () => {
   for (const v of ['l', 'xl']) {
@@ -23,16 +27,25 @@ test('the upstream tokenizer configs load with their values', () => {
 });
 
 test('unknown keys and wrong types are errors naming the key', () => {
-  assert.throws(() => loadTrainerConfig(write('trainer:\n  params:\n    model: {}\n    batchsize: 4\n')), /unknown key 'trainer.params.batchsize' \(valid: .*num_epoch, .*batch_size/);
-  assert.throws(() => loadTrainerConfig(write('trainer:\n  params:\n    model: {}\n    batch_size: 4.5\n')), /trainer.params.batch_size must be an integer, got 4.5/);
+  assert.throws(
+    () => loadTrainerConfig(write('trainer:\n  params:\n    model: {}\n    batchsize: 4\n')),
+    /unknown key 'trainer.params.batchsize' \(valid: .*num_epoch, .*batch_size/,
+  );
+  assert.throws(
+    () => loadTrainerConfig(write('trainer:\n  params:\n    model: {}\n    batch_size: 4.5\n')),
+    /trainer.params.batch_size must be an integer, got 4.5/,
+  );
   assert.throws(() => loadTrainerConfig(write('trainer:\n  params:\n    model: {}\n    precision: fp8\n')), /precision must be/);
   assert.throws(() => loadTrainerConfig(write('model: {}\n')), /missing 'trainer'/);
   assert.throws(() => loadTrainerConfig('/nonexistent.yaml'), /config file not found/);
 });
 
 test('--opt overrides nested keys with YAML-typed values', () => {
-  const c = loadTrainerConfig(join(root, 'configs/tokenizer_l.yaml'),
-    ['trainer.params.batch_size=8', 'trainer.params.model.params.num_slots=32', 'trainer.params.eval_num_tokens=[1, 2, 4]']);
+  const c = loadTrainerConfig(join(root, 'configs/tokenizer_l.yaml'), [
+    'trainer.params.batch_size=8',
+    'trainer.params.model.params.num_slots=32',
+    'trainer.params.eval_num_tokens=[1, 2, 4]',
+  ]);
   assert.equal(c.params.batch_size, 8);
   assert.equal(c.params.model.params.num_slots, 32);
   assert.deepEqual(c.params.eval_num_tokens, [1, 2, 4]);

@@ -16,19 +16,62 @@ import { loggedByStep, alive } from './run-log.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'train-ddp-'));
 const config = join(dir, 'tiny.yaml');
-writeFileSync(config, stringify({ trainer: { target: 'semanticist.engine.diffusion_trainer.DiffusionTrainer', params: {
-  num_epoch: 1, max_steps: 30, valid_size: 8, blr: 1e-3, warmup_epochs: 0.001, batch_size: 8, num_workers: 0,
-  precision: 'fp32', save_every: 4, sample_every: 1000, seed: 3, keep_last: 2, eval_size: 9, ddp_bucket_cap_mb: 0.05,
-  model: { target: 'DiffuseSlot', params: {
-    encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
-    num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
-    vae: 'none', enable_nest: true, num_sampling_steps: '5' } },
-  dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-  test_dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-} } }));
+writeFileSync(
+  config,
+  stringify({
+    trainer: {
+      target: 'semanticist.engine.diffusion_trainer.DiffusionTrainer',
+      params: {
+        num_epoch: 1,
+        max_steps: 30,
+        valid_size: 8,
+        blr: 1e-3,
+        warmup_epochs: 0.001,
+        batch_size: 8,
+        num_workers: 0,
+        precision: 'fp32',
+        save_every: 4,
+        sample_every: 1000,
+        seed: 3,
+        keep_last: 2,
+        eval_size: 9,
+        ddp_bucket_cap_mb: 0.05,
+        model: {
+          target: 'DiffuseSlot',
+          params: {
+            encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true },
+            enc_img_size: 32,
+            image_channels: 1,
+            num_slots: 4,
+            slot_dim: 4,
+            norm_slots: true,
+            dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
+            vae: 'none',
+            enable_nest: true,
+            num_sampling_steps: '5',
+          },
+        },
+        dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+        test_dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+      },
+    },
+  }),
+);
 
-const launchArgs = (out: string, extra: string[] = []) =>
-  [join(root, 'launch.js'), '--nproc-per-node', '2', '--standalone', '--kill-grace', '5', join(root, 'train.js'), '--cfg', config, '--opt', `trainer.params.result_folder=${out}`, ...extra];
+const launchArgs = (out: string, extra: string[] = []) => [
+  join(root, 'launch.js'),
+  '--nproc-per-node',
+  '2',
+  '--standalone',
+  '--kill-grace',
+  '5',
+  join(root, 'train.js'),
+  '--cfg',
+  config,
+  '--opt',
+  `trainer.params.result_folder=${out}`,
+  ...extra,
+];
 const losses = (out: string) => loggedByStep(out, 'semanticist', 'diff_loss');
 
 test('2 ranks through launch.js: train, one rank killed, resume = the uninterrupted run', { timeout: 300_000 }, async () => {
@@ -50,13 +93,20 @@ test('2 ranks through launch.js: train, one rank killed, resume = the uninterrup
   const b = join(dir, 'b');
   const child = spawn(process.execPath, launchArgs(b), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let killedAt = 0, t0 = 0;
+  let killedAt = 0,
+    t0 = 0;
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
       let last = 0;
-      try { last = Math.max(0, ...losses(b).keys()); } catch { /* no log yet */ }
+      try {
+        last = Math.max(0, ...losses(b).keys());
+      } catch {
+        /* no log yet */
+      }
       const m = /rank 0 pid (\d+), rank 1 pid (\d+)/.exec(stderr);
       if (m && last >= 10) {
         clearInterval(poll);
@@ -66,7 +116,10 @@ test('2 ranks through launch.js: train, one rank killed, resume = the uninterrup
         resolve();
       }
     }, 10);
-    child.on('exit', (code) => { clearInterval(poll); reject(new Error(`run ended (${code}) before a rank could be killed:\n${stderr}`)); });
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`run ended (${code}) before a rank could be killed:\n${stderr}`));
+    });
   });
   const code = await exited;
   assert.ok(killedAt < 30, 'killed mid-training');

@@ -19,9 +19,16 @@ import { loggedByStep } from './run-log.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'train-gpt-'));
 const tokParams = {
-  encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true }, enc_img_size: 32, image_channels: 1,
-  num_slots: 4, slot_dim: 4, norm_slots: true, dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
-  vae: 'none', predict_xstart: true, num_sampling_steps: '2',
+  encoder: { patch_size: 8, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, qkv_bias: true },
+  enc_img_size: 32,
+  image_channels: 1,
+  num_slots: 4,
+  slot_dim: 4,
+  norm_slots: true,
+  dit_model: { depth: 1, hidden_size: 32, num_heads: 2, patch_size: 8 },
+  vae: 'none',
+  predict_xstart: true,
+  num_sampling_steps: '2',
 };
 // a tokenizer checkpoint to start from (random weights: what matters here is the pipeline)
 torch.manualSeed(0);
@@ -30,19 +37,64 @@ safetensors.saveFile(tok.stateDict(), join(dir, 'tok.safetensors'));
 tok.dispose();
 
 const config = join(dir, 'ar.yaml');
-writeFileSync(config, stringify({ trainer: { target: 'semanticist.engine.gpt_trainer.GPTTrainer', params: {
-  num_epoch: 1, max_steps: 6, blr: 2e-3, cosine_lr: false, warmup_epochs: 0.001, batch_size: 16, num_workers: 0,
-  precision: 'fp32', max_grad_norm: 1.0, enable_ema: true, ema_decay: 0.9, save_every: 3, sample_every: 6,
-  cfg: 2.0, cfg_schedule: 'linear', train_num_slots: 4, enable_cache_latents: true, cache_bs: 500, cache_dir: join(dir, 'cache'),
-  eval_classes: [0, 3, 9], eval_steps: '2', seed: 1, threads: 1, keep_last: 3,
-  ae_model: { target: 'DiffuseSlot', params: { ...tokParams, cond_method: 'token', ckpt_path: join(dir, 'tok.safetensors') } },
-  gpt_model: { target: 'GPT', params: { dim: 32, n_layer: 1, n_head: 2, num_slots: 4, slot_dim: 4, num_classes: 10, cls_token_num: 1,
-    diffloss_d: 1, diffloss_w: 32, diffusion_batch_mul: 2, use_si: true, cond_method: 'concat' } },
-  dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
-} } }));
+writeFileSync(
+  config,
+  stringify({
+    trainer: {
+      target: 'semanticist.engine.gpt_trainer.GPTTrainer',
+      params: {
+        num_epoch: 1,
+        max_steps: 6,
+        blr: 2e-3,
+        cosine_lr: false,
+        warmup_epochs: 0.001,
+        batch_size: 16,
+        num_workers: 0,
+        precision: 'fp32',
+        max_grad_norm: 1.0,
+        enable_ema: true,
+        ema_decay: 0.9,
+        save_every: 3,
+        sample_every: 6,
+        cfg: 2.0,
+        cfg_schedule: 'linear',
+        train_num_slots: 4,
+        enable_cache_latents: true,
+        cache_bs: 500,
+        cache_dir: join(dir, 'cache'),
+        eval_classes: [0, 3, 9],
+        eval_steps: '2',
+        seed: 1,
+        threads: 1,
+        keep_last: 3,
+        ae_model: { target: 'DiffuseSlot', params: { ...tokParams, cond_method: 'token', ckpt_path: join(dir, 'tok.safetensors') } },
+        gpt_model: {
+          target: 'GPT',
+          params: {
+            dim: 32,
+            n_layer: 1,
+            n_head: 2,
+            num_slots: 4,
+            slot_dim: 4,
+            num_classes: 10,
+            cls_token_num: 1,
+            diffloss_d: 1,
+            diffloss_w: 32,
+            diffusion_batch_mul: 2,
+            use_si: true,
+            cond_method: 'concat',
+          },
+        },
+        dataset: { target: 'FashionMNIST', params: { split: 'test', img_size: 32 } },
+      },
+    },
+  }),
+);
 
 const run = (out: string, extra: string[] = []) => {
-  const r = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', config, '--opt', `trainer.params.result_folder=${out}`, ...extra], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'train.js'), '--cfg', config, '--opt', `trainer.params.result_folder=${out}`, ...extra], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return r.stderr;
 };
@@ -56,12 +108,19 @@ test('train.js trains the GPT from a token cache, checkpoints, samples, and resu
   assert.deepEqual([...ref.keys()], [1, 2, 3, 4, 5, 6]);
   assert.ok([...ref.values()].every(Number.isFinite));
   assert.ok(existsSync(join(a, 'models', 'step3', 'complete.json')) && existsSync(join(a, 'models', 'step6', 'ema.safetensors')));
-  assert.ok(readdirSync(join(a, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000006')), 'sample grid written');
+  assert.ok(
+    readdirSync(join(a, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000006')),
+    'sample grid written',
+  );
   assert.match(errA, /samples \(rows: classes 0, 3, 9; columns: first 1, 2, 4 tokens\)/);
 
   // sample.js on the run folder: a class × prefix grid from the newest checkpoint's EMA weights
   const png = join(dir, 'grid.png');
-  const s = spawnSync(process.execPath, [join(root, 'sample.js'), '--model', a, '--classes', '0,3', '--prefixes', '1,4', '--steps', '2', '--cfg', '2', '--out', png], { encoding: 'utf8' });
+  const s = spawnSync(
+    process.execPath,
+    [join(root, 'sample.js'), '--model', a, '--classes', '0,3', '--prefixes', '1,4', '--steps', '2', '--cfg', '2', '--out', png],
+    { encoding: 'utf8' },
+  );
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, /classes 0, 3 × first 1, 4 tokens/);
   assert.match(s.stderr, /step6/);
@@ -90,12 +149,28 @@ test('the AR trainer runs under bf16 autocast (the default precision): finite lo
   assert.ok([...l.values()].every(Number.isFinite));
   const { entries } = safetensors.readHeader(join(c, 'models', 'step3', 'model.safetensors'));
   for (const e of entries) assert.equal(e.dtype, 'float32', `${e.name} saved as fp32`);
-  assert.ok(readdirSync(join(c, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000003')), 'bf16 generation and decoding ran');
+  assert.ok(
+    readdirSync(join(c, 'images')).some((f) => f.startsWith('samples_by_class_and_prefix_0000003')),
+    'bf16 generation and decoding ran',
+  );
 });
 
-test('the AR trainer computes tokens on the fly without the cache (enable_cache_latents False; the cache keys back at their defaults, since they would have no effect)', { timeout: 600_000 }, () => {
+test('the AR trainer computes tokens on the fly without the cache (enable_cache_latents False; the cache keys back at their defaults, since they would have no effect)', {
+  timeout: 600_000,
+}, () => {
   const d = join(dir, 'nocache');
-  const err = run(d, ['--opt', 'trainer.params.enable_cache_latents=false', '--opt', 'trainer.params.cache_bs=8', '--opt', 'trainer.params.cache_dir=null', '--opt', 'trainer.params.max_steps=2', '--opt', 'trainer.params.sample_every=100']);
+  const err = run(d, [
+    '--opt',
+    'trainer.params.enable_cache_latents=false',
+    '--opt',
+    'trainer.params.cache_bs=8',
+    '--opt',
+    'trainer.params.cache_dir=null',
+    '--opt',
+    'trainer.params.max_steps=2',
+    '--opt',
+    'trainer.params.sample_every=100',
+  ]);
   assert.doesNotMatch(err, /token cache/);
   const l = losses(d);
   assert.deepEqual([...l.keys()], [1, 2]);
@@ -104,8 +179,22 @@ test('the AR trainer computes tokens on the fly without the cache (enable_cache_
 
 test('the AR trainer data-parallel: 2 ranks through launch.js, a token cache per rank, losses averaged over ranks', { timeout: 600_000 }, () => {
   const out = join(dir, 'ddp');
-  const r = spawnSync(process.execPath, [join(root, 'launch.js'), '--nproc-per-node', '2', '--standalone', join(root, 'train.js'), '--cfg', config,
-    '--opt', `trainer.params.result_folder=${out}`, `trainer.params.cache_dir=${join(dir, 'cache-ddp')}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'launch.js'),
+      '--nproc-per-node',
+      '2',
+      '--standalone',
+      join(root, 'train.js'),
+      '--cfg',
+      config,
+      '--opt',
+      `trainer.params.result_folder=${out}`,
+      `trainer.params.cache_dir=${join(dir, 'cache-ddp')}`,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\[rank0\]: finished at step 6/);
   assert.match(r.stderr, /\[rank0\]: cpu, fp32; lr .* \(blr 0\.002 × 32 \/ 256\)/, 'lr from the global batch 2 × 16');

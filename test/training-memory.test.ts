@@ -42,7 +42,9 @@ test('300 AdamW steps in torch.scope: live tensors and bytes constant after warm
   const sched = new optim.LRScheduler(opt, optim.cosineSchedule({ warmupSteps: 20, tInitial: 280 }));
   const ema = new optim.EMA(model);
 
-  const counts: number[] = [], bytes: number[] = [], losses: number[] = [];
+  const counts: number[] = [],
+    bytes: number[] = [],
+    losses: number[] = [];
   for (let step = 0; step < 300; step++) {
     const loss = torch.scope(() => {
       const l = F.mseLoss(model.forward(x), y);
@@ -60,8 +62,14 @@ test('300 AdamW steps in torch.scope: live tensors and bytes constant after warm
     bytes.push(m.numBytes);
   }
   const nParams = model.parameters().length;
-  assert.ok(counts.slice(1).every((c) => c === counts[1]), `live tensors vary: ${[...new Set(counts)].join(', ')}`);
-  assert.ok(bytes.slice(1).every((b) => b === bytes[1]), `live bytes vary: ${[...new Set(bytes)].join(', ')}`);
+  assert.ok(
+    counts.slice(1).every((c) => c === counts[1]),
+    `live tensors vary: ${[...new Set(counts)].join(', ')}`,
+  );
+  assert.ok(
+    bytes.slice(1).every((b) => b === bytes[1]),
+    `live bytes vary: ${[...new Set(bytes)].join(', ')}`,
+  );
   // After step 1 exactly these live: parameters, exp_avg, exp_avg_sq, EMA shadows, x and y.
   assert.equal(counts[1], before + 4 * nParams + 2);
   assert.ok(losses[299] < 0.5 * losses[0], `loss ${losses[0]} → ${losses[299]}`);

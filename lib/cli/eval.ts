@@ -35,15 +35,22 @@ import { generateForFid } from '../eval/generation-eval.js';
 import { calculateMetrics, fidelityAvailable, type FidelityResult } from '../eval/fidelity/calculate.js';
 import { InceptionV3Features } from '../eval/fidelity/inception.js';
 
-const list = (flag: string, kind: 'number' | 'integer' | 'string') => (v: string, prev: unknown[] = []) => {
-  const xs = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    if (kind === 'string') return s;
-    const x = Number(s);
-    if (!Number.isFinite(x) || (kind === 'integer' && !Number.isInteger(x))) throw new Error(`${flag}: '${s}' is not ${kind === 'integer' ? 'an integer' : 'a number'}`);
-    return x;
-  });
-  return [...(prev === undefined ? [] : prev), ...xs];
-};
+const list =
+  (flag: string, kind: 'number' | 'integer' | 'string') =>
+  (v: string, prev: unknown[] = []) => {
+    const xs = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => {
+        if (kind === 'string') return s;
+        const x = Number(s);
+        if (!Number.isFinite(x) || (kind === 'integer' && !Number.isInteger(x)))
+          throw new Error(`${flag}: '${s}' is not ${kind === 'integer' ? 'an integer' : 'a number'}`);
+        return x;
+      });
+    return [...(prev === undefined ? [] : prev), ...xs];
+  };
 
 /** Every combination of the given lists (upstream's grid), in order. */
 export function grid<T extends Record<string, unknown[]>>(axes: T): { [K in keyof T]: T[K][number] }[] {
@@ -52,7 +59,14 @@ export function grid<T extends Record<string, unknown[]>>(axes: T): { [K in keyo
   return out as any;
 }
 
-interface Job { label: string; kind: 'tokenizer' | 'ar'; config: string; checkpoint?: string; runDir: string | null; step: number | null }
+interface Job {
+  label: string;
+  kind: 'tokenizer' | 'ar';
+  config: string;
+  checkpoint?: string;
+  runDir: string | null;
+  step: number | null;
+}
 
 export async function main(argv = process.argv): Promise<void> {
   const p = new Command()
@@ -75,7 +89,10 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--num-images <n>', 'tokenizer runs: test images to reconstruct (default: the whole test split)', Number)
     .option('--per-class <n>', 'AR runs: images per class (upstream: 50)', Number, 50)
     .option('--batch-size <n>', 'images per batch on each rank (upstream: 64 tokenizer, 100 AR)', Number)
-    .option('--fid_statistics_file <file>', 'reference statistics (.npz with mu, sigma), e.g. ADM\'s ImageNet 256; ignored when a real folder is used, as torch-fidelity')
+    .option(
+      '--fid_statistics_file <file>',
+      "reference statistics (.npz with mu, sigma), e.g. ADM's ImageNet 256; ignored when a real folder is used, as torch-fidelity",
+    )
     .option('--real-dir <dir>', 'a folder of real images (default for tokenizer runs: the test images, written once under the output folder)')
     .option('--feature-extractor-weights-path <file>', "torch-fidelity's Inception weights (weights-inception-2015-12-05-6726825d.pth)")
     .option('--keep-samples', 'keep the generated/reconstructed PNGs (default: removed after their metrics)')
@@ -168,8 +185,12 @@ async function record(dir: string, row: Record<string, unknown>, step: number): 
   if (!existsSync(md)) appendFileSync(md, `| ${keys.join(' | ')} |\n|${keys.map(() => ' --- ').join('|')}|\n`);
   appendFileSync(md, `| ${keys.map((k) => fmt(row[k])).join(' | ')} |\n`);
   const tb = new EventWriter(join(dir, 'tb'));
-  const prefix = Object.entries(row).filter(([k, v]) => typeof v !== 'number' || ['cfg', 'ae_cfg', 'tokens', 'temperature'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',');
-  for (const [k, v] of Object.entries(row)) if (typeof v === 'number' && ['psnr', 'ssim', 'fid', 'isc_mean', 'isc_std', 'sec_per_image'].includes(k)) tb.addScalar(`${prefix}/${k}`, v, step);
+  const prefix = Object.entries(row)
+    .filter(([k, v]) => typeof v !== 'number' || ['cfg', 'ae_cfg', 'tokens', 'temperature'].includes(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  for (const [k, v] of Object.entries(row))
+    if (typeof v === 'number' && ['psnr', 'ssim', 'fid', 'isc_mean', 'isc_std', 'sec_per_image'].includes(k)) tb.addScalar(`${prefix}/${k}`, v, step);
   await tb.close();
 }
 const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
@@ -190,11 +211,26 @@ function progressBar(label: string, rank: number): (done: number, total: number)
  * Rank 0: FID (against realDir, else the statistics file, if either) and IS of a sample folder
  * into `result`, printed as `<what> …, IS … ± …`; the samples are removed unless --keep-samples.
  */
-async function scoreSamples(o: Record<string, any>, c: Ctx, samples: string, realDir: string | null, dir: string,
-  result: Record<string, unknown>, what: 'rFID' | 'gFID'): Promise<void> {
-  const m: FidelityResult = await calculateMetrics({ input1: samples, input2: realDir, fidStatisticsFile: realDir ? null : o.fid_statistics_file ?? null,
-    fid: !!(realDir || o.fid_statistics_file), isc: true, extractor: c.extractor!, device: c.device, cacheDir: join(dir, 'feature-cache'),
-    log: (s) => console.error(s) });
+async function scoreSamples(
+  o: Record<string, any>,
+  c: Ctx,
+  samples: string,
+  realDir: string | null,
+  dir: string,
+  result: Record<string, unknown>,
+  what: 'rFID' | 'gFID',
+): Promise<void> {
+  const m: FidelityResult = await calculateMetrics({
+    input1: samples,
+    input2: realDir,
+    fidStatisticsFile: realDir ? null : (o.fid_statistics_file ?? null),
+    fid: !!(realDir || o.fid_statistics_file),
+    isc: true,
+    extractor: c.extractor!,
+    device: c.device,
+    cacheDir: join(dir, 'feature-cache'),
+    log: (s) => console.error(s),
+  });
   Object.assign(result, { fid: m.frechet_inception_distance, isc_mean: m.inception_score_mean, isc_std: m.inception_score_std });
   console.log(`  ${what} ${m.frechet_inception_distance?.toFixed(3) ?? 'n/a'}, IS ${m.inception_score_mean.toFixed(3)} ± ${m.inception_score_std.toFixed(3)}`);
   if (!o.keepSamples) rmSync(samples, { recursive: true, force: true });
@@ -224,8 +260,17 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
     if (c.worldSize > 1) barrier();
     const t0 = Date.now();
     const [row] = await evaluateReconstructions(tok, spec.dataset, spec.transform, {
-      counts: [g.tokens], cfg: g.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed, noise: 'image', n, batchSize: o.batchSize ?? 64,
-      rank: c.rank, worldSize: c.worldSize, toDevice: deviceMover(c.device),
+      counts: [g.tokens],
+      cfg: g.cfg,
+      steps: o.steps,
+      sampler: o.sampler,
+      seed: o.seed,
+      noise: 'image',
+      n,
+      batchSize: o.batchSize ?? 64,
+      rank: c.rank,
+      worldSize: c.worldSize,
+      toDevice: deviceMover(c.device),
       sampleDir: c.metrics ? () => samples : undefined,
       realDir: writeReal && !realDone ? realDir : null,
       progress: progressBar(`${job.label}, cfg ${g.cfg}, ${g.tokens} tokens`, c.rank),
@@ -233,7 +278,9 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
     if (c.worldSize > 1) barrier();
     if (c.rank !== 0) continue;
     if (writeReal && !realDone) appendFileSync(join(realDir!, '.complete'), `${n} images\n`);
-    console.log(`${job.label}: reconstruction of ${n} test images (${o.ema === false ? 'raw' : 'EMA'} weights, decoder cfg ${g.cfg}, ${o.sampler} ${o.steps} steps, ${((Date.now() - t0) / 1000).toFixed(1)} s):\n${formatTable([row])}`);
+    console.log(
+      `${job.label}: reconstruction of ${n} test images (${o.ema === false ? 'raw' : 'EMA'} weights, decoder cfg ${g.cfg}, ${o.sampler} ${o.steps} steps, ${((Date.now() - t0) / 1000).toFixed(1)} s):\n${formatTable([row])}`,
+    );
     const result: Record<string, unknown> = { model: job.label, step: job.step, cfg: g.cfg, tokens: g.tokens, images: n, psnr: row.psnr, ssim: row.ssim };
     if (c.metrics) await scoreSamples(o, c, samples, realDir, dir, result, 'rFID');
     await record(dir, result, job.step ?? 0);
@@ -242,12 +289,23 @@ async function evalTokenizer(job: Job, o: Record<string, any>, c: Ctx): Promise<
 }
 
 async function evalAr(job: Job, o: Record<string, any>, c: Ctx): Promise<void> {
-  const gen = loadImageGenerator({ config: job.config, checkpoint: job.checkpoint ?? undefined, tokenizerCheckpoint: o.tokenizerCheckpoint, vae: o.vae, device: c.device });
+  const gen = loadImageGenerator({
+    config: job.config,
+    checkpoint: job.checkpoint ?? undefined,
+    tokenizerCheckpoint: o.tokenizerCheckpoint,
+    vae: o.vae,
+    device: c.device,
+  });
   if (c.rank === 0) for (const l of gen.loadReport) console.error(l);
   const d = gen.defaults;
   const dir = outDir(job, o);
-  const points = grid({ cfg: o.cfg_value ?? [d.cfg], ae_cfg: o.ae_cfg ?? [d.aeCfg], schedule: o.cfg_schedule ?? [d.cfgSchedule],
-    tokens: o.test_num_slots ?? [d.numTokens], temperature: o.temperature ?? [d.temperature] });
+  const points = grid({
+    cfg: o.cfg_value ?? [d.cfg],
+    ae_cfg: o.ae_cfg ?? [d.aeCfg],
+    schedule: o.cfg_schedule ?? [d.cfgSchedule],
+    tokens: o.test_num_slots ?? [d.numTokens],
+    temperature: o.temperature ?? [d.temperature],
+  });
   const numClasses = gen.gpt.numClasses;
   for (const g of points) {
     const samples = join(dir, `gen_step${job.step ?? 'ckpt'}_cfg${g.cfg}_aecfg${g.ae_cfg}_${g.schedule}_tokens${g.tokens}_temp${g.temperature}`);
@@ -255,15 +313,38 @@ async function evalAr(job: Job, o: Record<string, any>, c: Ctx): Promise<void> {
     if (c.worldSize > 1) barrier();
     const total = numClasses * o.perClass;
     const { seconds, images } = await generateForFid(gen, {
-      numClasses, perClass: o.perClass, seed: o.seed, batchSize: o.batchSize ?? 100, dir: samples, rank: c.rank, worldSize: c.worldSize,
-      cfg: g.cfg, aeCfg: g.ae_cfg, cfgSchedule: g.schedule as 'linear' | 'constant', numTokens: g.tokens, temperature: g.temperature, steps: o.steps, sampler: o.sampler,
+      numClasses,
+      perClass: o.perClass,
+      seed: o.seed,
+      batchSize: o.batchSize ?? 100,
+      dir: samples,
+      rank: c.rank,
+      worldSize: c.worldSize,
+      cfg: g.cfg,
+      aeCfg: g.ae_cfg,
+      cfgSchedule: g.schedule as 'linear' | 'constant',
+      numTokens: g.tokens,
+      temperature: g.temperature,
+      steps: o.steps,
+      sampler: o.sampler,
       progress: progressBar(`${job.label}, cfg ${g.cfg}, ${g.tokens} tokens`, c.rank),
     });
     if (c.worldSize > 1) barrier();
     if (c.rank !== 0) continue;
-    const result: Record<string, unknown> = { model: job.label, step: job.step, cfg: g.cfg, ae_cfg: g.ae_cfg, schedule: g.schedule, tokens: g.tokens,
-      temperature: g.temperature, images: total, sec_per_image: seconds / images };
-    console.log(`${job.label}: generated ${total} images (${o.perClass} per class, cfg ${g.cfg} ${g.schedule}, decoder cfg ${g.ae_cfg}, ${g.tokens} tokens, temperature ${g.temperature}): ${(seconds / images).toFixed(3)} s per image on rank 0`);
+    const result: Record<string, unknown> = {
+      model: job.label,
+      step: job.step,
+      cfg: g.cfg,
+      ae_cfg: g.ae_cfg,
+      schedule: g.schedule,
+      tokens: g.tokens,
+      temperature: g.temperature,
+      images: total,
+      sec_per_image: seconds / images,
+    };
+    console.log(
+      `${job.label}: generated ${total} images (${o.perClass} per class, cfg ${g.cfg} ${g.schedule}, decoder cfg ${g.ae_cfg}, ${g.tokens} tokens, temperature ${g.temperature}): ${(seconds / images).toFixed(3)} s per image on rank 0`,
+    );
     if (c.metrics) {
       const realDir = o.realDir ? resolve(o.realDir) : null;
       if (!realDir && !o.fid_statistics_file) console.error('eval.js: no --fid_statistics_file or --real-dir: gFID is not computed (IS only)');

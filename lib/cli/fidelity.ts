@@ -28,7 +28,7 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--isc-splits <n>', 'Inception Score splits', posInt('--isc-splits'), 10)
     .option('--no-samples-shuffle', 'do not shuffle the samples before the Inception Score splits')
     .option('--rng-seed <n>', 'seed of the Inception Score shuffle', (v) => Number(v), 2020)
-    .option('--feature-extractor-weights-path <file>', "the Inception weights (weights-inception-2015-12-05-6726825d.pth; default: the torch hub cache)")
+    .option('--feature-extractor-weights-path <file>', 'the Inception weights (weights-inception-2015-12-05-6726825d.pth; default: the torch hub cache)')
     .option('--save-stats <file>', "write input1's FID statistics (mu, sigma) to this .npz")
     .option('--device <device>', "'cpu', 'cuda' or 'cuda:N' (default: cuda when available, else cpu)")
     .option('--cache-dir <dir>', 'cache the features of each folder here (torch-fidelity does not cache folders)');
@@ -38,13 +38,32 @@ export async function main(argv = process.argv): Promise<void> {
   if (!Number.isInteger(o.rngSeed) || o.rngSeed < 0) throw new Error(`--rng-seed: expected a non-negative integer, got '${o.rngSeed}'`);
   const device = resolveDevice(o.device, { what: '--device' });
   const r = await calculateMetrics({
-    input1: o.input1, input2: o.input2 ?? null, fidStatisticsFile: o.fid_statistics_file ?? null, fid: !!o.fid, isc: !!o.isc,
-    batchSize: o.batchSize, iscSplits: o.iscSplits, samplesShuffle: o.samplesShuffle, rngSeed: o.rngSeed,
-    weightsPath: o.featureExtractorWeightsPath ?? null, device, saveStats: o.saveStats ?? null, cacheDir: o.cacheDir ?? null,
+    input1: o.input1,
+    input2: o.input2 ?? null,
+    fidStatisticsFile: o.fid_statistics_file ?? null,
+    fid: !!o.fid,
+    isc: !!o.isc,
+    batchSize: o.batchSize,
+    iscSplits: o.iscSplits,
+    samplesShuffle: o.samplesShuffle,
+    rngSeed: o.rngSeed,
+    weightsPath: o.featureExtractorWeightsPath ?? null,
+    device,
+    saveStats: o.saveStats ?? null,
+    cacheDir: o.cacheDir ?? null,
     log: (s) => console.error(s),
   });
   const out: Record<string, number> = {};
-  if (o.isc) { out.inception_score_mean = r.inception_score_mean; out.inception_score_std = r.inception_score_std; }
+  if (o.isc) {
+    out.inception_score_mean = r.inception_score_mean;
+    out.inception_score_std = r.inception_score_std;
+  }
   if (o.fid) out.frechet_inception_distance = r.frechet_inception_distance!;
-  console.log(o.json ? JSON.stringify(out, null, 4) : Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n'));
+  console.log(
+    o.json
+      ? JSON.stringify(out, null, 4)
+      : Object.entries(out)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n'),
+  );
 }

@@ -29,8 +29,20 @@ const USAGE = `usage: node launch.js [--nproc-per-node N|auto] [--nnodes M] [--n
 
 /** Parses launcher flags up to the script (torchrun's spellings with - or _ both accepted). */
 export function parseLaunchArgs(argv: string[]): LaunchOptions {
-  const o: LaunchOptions = { nprocPerNode: 1, nnodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: 29500, node: true, killGrace: 10, script: '', args: [], runId: randomUUID() };
-  let standalone = false, i = 0;
+  const o: LaunchOptions = {
+    nprocPerNode: 1,
+    nnodes: 1,
+    nodeRank: 0,
+    masterAddr: '127.0.0.1',
+    masterPort: 29500,
+    node: true,
+    killGrace: 10,
+    script: '',
+    args: [],
+    runId: randomUUID(),
+  };
+  let standalone = false,
+    i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
     if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -45,21 +57,48 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
     if (!a.startsWith('--')) break;
     let inline: string | undefined;
     const eq = a.indexOf('=');
-    if (eq > 0) { inline = a.slice(eq + 1); a = a.slice(0, eq); }
+    if (eq > 0) {
+      inline = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
     const flag = a.replace(/_/g, '-');
     const v = () => inline ?? value(flag);
     switch (flag) {
-      case '--nproc-per-node': { const s = v(); o.nprocPerNode = s === 'auto' || s === 'cpu' ? availableParallelism() : intFlag(flag, s, 1); break; }
-      case '--nnodes': o.nnodes = intFlag(flag, v(), 1); break;
-      case '--node-rank': o.nodeRank = intFlag(flag, v(), 0); break;
-      case '--master-addr': o.masterAddr = v(); break;
-      case '--master-port': o.masterPort = intFlag(flag, v(), 1); break;
-      case '--rdzv-id': case '--run-id': o.runId = v(); break;
-      case '--kill-grace': o.killGrace = intFlag(flag, v(), 0); break;
-      case '--standalone': standalone = true; break;
-      case '--no-node': case '--no-python': o.node = false; break;
-      case '--help': throw new Error(USAGE);
-      default: throw new Error(`unknown launcher option ${argv[i]}\n${USAGE}`);
+      case '--nproc-per-node': {
+        const s = v();
+        o.nprocPerNode = s === 'auto' || s === 'cpu' ? availableParallelism() : intFlag(flag, s, 1);
+        break;
+      }
+      case '--nnodes':
+        o.nnodes = intFlag(flag, v(), 1);
+        break;
+      case '--node-rank':
+        o.nodeRank = intFlag(flag, v(), 0);
+        break;
+      case '--master-addr':
+        o.masterAddr = v();
+        break;
+      case '--master-port':
+        o.masterPort = intFlag(flag, v(), 1);
+        break;
+      case '--rdzv-id':
+      case '--run-id':
+        o.runId = v();
+        break;
+      case '--kill-grace':
+        o.killGrace = intFlag(flag, v(), 0);
+        break;
+      case '--standalone':
+        standalone = true;
+        break;
+      case '--no-node':
+      case '--no-python':
+        o.node = false;
+        break;
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown launcher option ${argv[i]}\n${USAGE}`);
     }
   }
   if (i >= argv.length) throw new Error(`no script to run\n${USAGE}`);
@@ -77,13 +116,24 @@ export function parseLaunchArgs(argv: string[]): LaunchOptions {
 
 /** torchrun's environment for local rank `local` (OMP_NUM_THREADS: the cores shared out, unless set). */
 export function rankEnv(o: LaunchOptions, local: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const worldSize = o.nnodes * o.nprocPerNode, rank = o.nodeRank * o.nprocPerNode + local;
+  const worldSize = o.nnodes * o.nprocPerNode,
+    rank = o.nodeRank * o.nprocPerNode + local;
   return {
     ...base,
-    RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(o.nprocPerNode),
-    GROUP_RANK: String(o.nodeRank), GROUP_WORLD_SIZE: String(o.nnodes), ROLE_NAME: 'default', ROLE_RANK: String(rank), ROLE_WORLD_SIZE: String(worldSize),
-    MASTER_ADDR: o.masterAddr, MASTER_PORT: String(o.masterPort),
-    TORCHELASTIC_RUN_ID: o.runId, TORCHELASTIC_RESTART_COUNT: '0', TORCHELASTIC_MAX_RESTARTS: '0',
+    RANK: String(rank),
+    LOCAL_RANK: String(local),
+    WORLD_SIZE: String(worldSize),
+    LOCAL_WORLD_SIZE: String(o.nprocPerNode),
+    GROUP_RANK: String(o.nodeRank),
+    GROUP_WORLD_SIZE: String(o.nnodes),
+    ROLE_NAME: 'default',
+    ROLE_RANK: String(rank),
+    ROLE_WORLD_SIZE: String(worldSize),
+    MASTER_ADDR: o.masterAddr,
+    MASTER_PORT: String(o.masterPort),
+    TORCHELASTIC_RUN_ID: o.runId,
+    TORCHELASTIC_RESTART_COUNT: '0',
+    TORCHELASTIC_MAX_RESTARTS: '0',
     OMP_NUM_THREADS: base.OMP_NUM_THREADS || String(Math.max(1, Math.floor(availableParallelism() / o.nprocPerNode))),
   };
 }
@@ -97,7 +147,9 @@ function prefixLines(src: NodeJS.ReadableStream, dst: NodeJS.WritableStream, pre
     rest = lines.pop()!;
     if (lines.length) dst.write(lines.map((l) => prefix + l + '\n').join(''));
   });
-  src.on('end', () => { if (rest) dst.write(prefix + rest + '\n'); });
+  src.on('end', () => {
+    if (rest) dst.write(prefix + rest + '\n');
+  });
 }
 
 /** Runs the ranks of this node; resolves with the launcher's exit code. */
@@ -111,7 +163,11 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const stopAll = (signal: NodeJS.Signals) => {
     for (const c of children) {
       if (c.p.exitCode === null && c.p.signalCode === null) {
-        try { process.kill(-c.p.pid!, signal); } catch { /* already gone */ }
+        try {
+          process.kill(-c.p.pid!, signal);
+        } catch {
+          /* already gone */
+        }
       }
     }
   };
@@ -132,7 +188,11 @@ export async function launch(o: LaunchOptions): Promise<number> {
     prefixLines(p.stdout!, process.stdout, `[rank${rank}]: `);
     prefixLines(p.stderr!, process.stderr, `[rank${rank}]: `);
     const done = new Promise<void>((resolve) => {
-      p.on('error', (e) => { failure ??= `rank ${rank} could not be started: ${e.message}`; stop(); resolve(); });
+      p.on('error', (e) => {
+        failure ??= `rank ${rank} could not be started: ${e.message}`;
+        stop();
+        resolve();
+      });
       p.on('exit', (code, sig) => {
         if ((code !== 0 || sig) && !stopping) {
           failure ??= `rank ${rank} (local rank ${local}, pid ${p.pid}) ${sig ? `was killed by signal ${sig}` : `failed with exit code ${code}`}`;
@@ -144,8 +204,10 @@ export async function launch(o: LaunchOptions): Promise<number> {
     });
     children.push({ rank, local, p, done });
   }
-  say(`started ${o.nprocPerNode} rank(s) of ${o.nnodes * o.nprocPerNode} on node ${o.nodeRank} (master ${o.masterAddr}:${o.masterPort}): ` +
-    children.map((c) => `rank ${c.rank} pid ${c.p.pid}`).join(', '));
+  say(
+    `started ${o.nprocPerNode} rank(s) of ${o.nnodes * o.nprocPerNode} on node ${o.nodeRank} (master ${o.masterAddr}:${o.masterPort}): ` +
+      children.map((c) => `rank ${c.rank} pid ${c.p.pid}`).join(', '),
+  );
 
   const onSignal = (sig: NodeJS.Signals) => {
     failure ??= `launcher received ${sig}`;

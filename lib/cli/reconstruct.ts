@@ -7,11 +7,12 @@ import { resolveDevice } from '../core/device.js';
 import { readImage, centerCropArr, toUnitFloat, writePng } from '../data/image.js';
 import { makeGrid } from '../data/grid.js';
 
-const ints = (s: string) => s.split(',').map((x) => {
-  const n = Number(x.trim());
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--num-tokens: '${x}' is not a positive integer`);
-  return n;
-});
+const ints = (s: string) =>
+  s.split(',').map((x) => {
+    const n = Number(x.trim());
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--num-tokens: '${x}' is not a positive integer`);
+    return n;
+  });
 
 export async function main(argv = process.argv): Promise<void> {
   const p = new Command()
@@ -45,8 +46,15 @@ export async function main(argv = process.argv): Promise<void> {
     });
     u8.dispose();
     const t0 = Date.now();
-    const rec = tok.reconstruct(img, { numTokens, cfg: o.cfg, steps: o.steps, seed: o.seed,
-      progress: (step, total) => { if (process.stdout.isTTY) process.stdout.write(`\r${file}: step ${step}/${total}`); } });
+    const rec = tok.reconstruct(img, {
+      numTokens,
+      cfg: o.cfg,
+      steps: o.steps,
+      seed: o.seed,
+      progress: (step, total) => {
+        if (process.stdout.isTTY) process.stdout.write(`\r${file}: step ${step}/${total}`);
+      },
+    });
     if (process.stdout.isTTY) process.stdout.write('\n');
     console.log(`${file}: decoded ${numTokens.length} reconstructions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     rows.push(torch.scope(() => torch.cat([img, ...numTokens.map((k) => rec.get(k)!)], 0).cpu()));

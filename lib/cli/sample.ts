@@ -45,15 +45,15 @@ export async function main(argv = process.argv): Promise<void> {
     .description('Class-conditional samples from ϵLlamaGen, decoded from the first k tokens for each k')
     .option('--model <dir>', 'a run folder of `train.js` with an AR config (config.yaml, models/stepN)')
     .option('--step <n>', 'checkpoint step (default: the newest)', num('--step'))
-    .option('--config <file>', 'AR config (default: the run folder\'s config.yaml)')
-    .option('--checkpoint <file>', 'GPT weights (e.g. semanticist_ar_gen_L.pkl; default: the run\'s checkpoint)')
+    .option('--config <file>', "AR config (default: the run folder's config.yaml)")
+    .option('--checkpoint <file>', "GPT weights (e.g. semanticist_ar_gen_L.pkl; default: the run's checkpoint)")
     .option('--tokenizer-checkpoint <file>', "tokenizer weights (default: the config's ae_model ckpt_path)")
     .option('--vae <path>', "VAE weights (default: the config's vae_checkpoint)")
     .option('--classes <list>', 'class labels, e.g. 1,7,282', ints('--classes'), [1, 7, 282])
     .option('--cfg <s>', "the GPT's guidance scale (default: the config's)", num('--cfg'))
     .option('--ae-cfg <s>', "the tokenizer decoder's guidance scale (default: the config's ae_cfg)", num('--ae-cfg'))
     .option('--cfg-schedule <name>', "'linear' or 'constant' (default: the config's)")
-    .option('--temperature <t>', 'SDE noise scale (default: the config\'s)', num('--temperature'))
+    .option('--temperature <t>', "SDE noise scale (default: the config's)", num('--temperature'))
     .option('--prefixes <list>', 'numbers of tokens to decode (default: 1, 2, 4, … up to all generated)', ints('--prefixes'))
     .option('--steps <respacing>', "tokenizer decoder steps, e.g. '250', '25' (default: the tokenizer's)")
     .option('--seed <n>', 'seed', num('--seed'), 0)
@@ -75,11 +75,22 @@ export async function main(argv = process.argv): Promise<void> {
     const n = gen.defaults.numTokens;
     const prefixes: number[] = o.prefixes ?? powerOfTwoPrefixes(n);
     const images = gen.generate(o.classes, {
-      prefixes, cfg: o.cfg, aeCfg: o.aeCfg, cfgSchedule: o.cfgSchedule, temperature: o.temperature, steps: o.steps, seed: o.seed,
+      prefixes,
+      cfg: o.cfg,
+      aeCfg: o.aeCfg,
+      cfgSchedule: o.cfgSchedule,
+      temperature: o.temperature,
+      steps: o.steps,
+      seed: o.seed,
     });
     const ks = [...images.keys()];
     const grid = torch.scope(() => {
-      const all = torch.stack(ks.map((k) => images.get(k)!), 1).flatten(0, 1);   // row per class, column per k
+      const all = torch
+        .stack(
+          ks.map((k) => images.get(k)!),
+          1,
+        )
+        .flatten(0, 1); // row per class, column per k
       return makeGrid(all, { nrow: ks.length, rowLabels: o.classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
     });
     await writePng(o.out, grid);

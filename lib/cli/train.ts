@@ -21,7 +21,10 @@ export async function main(argv = process.argv): Promise<void> {
     .requiredOption('--cfg <file>', 'config file')
     .option('--opt <key=value...>', 'override config values, e.g. trainer.params.batch_size=8', [])
     .option('--resume [dir]', "resume from a checkpoint folder, or 'auto' (the newest complete one); bare --resume means auto")
-    .option('--device <device>', "'cpu', 'cuda' or 'cuda:N' (overrides trainer.params.device; default: cuda when available, else cpu; under a launcher cuda = cuda:LOCAL_RANK)")
+    .option(
+      '--device <device>',
+      "'cpu', 'cuda' or 'cuda:N' (overrides trainer.params.device; default: cuda when available, else cpu; under a launcher cuda = cuda:LOCAL_RANK)",
+    )
     .option('--dist-backend <name>', "c10d backend when WORLD_SIZE > 1: 'gloo', 'nccl' or 'auto' (nccl when the job's device is CUDA, else gloo)", 'auto')
     .option('--dist-timeout <seconds>', 'collective and rendezvous timeout', '1800');
   p.parse(argv);
@@ -44,7 +47,8 @@ export async function main(argv = process.argv): Promise<void> {
   const device = resolveDevice((ar ?? cfg)!.params.device, { what: o.device ? '--device' : 'trainer.params.device', localRank });
   if (worldSize > 1) {
     const onCuda = deviceType(device) === 'cuda';
-    if (o.distBackend === 'nccl' && !onCuda) throw new Error(`--dist-backend nccl: NCCL communicates CUDA tensors, but the job's device is ${device} (use gloo, or --device cuda)`);
+    if (o.distBackend === 'nccl' && !onCuda)
+      throw new Error(`--dist-backend nccl: NCCL communicates CUDA tensors, but the job's device is ${device} (use gloo, or --device cuda)`);
     if (onCuda) torch.cuda.setDevice(Number(device.split(':')[1]));
     const backend = o.distBackend === 'auto' ? (onCuda ? 'nccl' : 'gloo') : o.distBackend;
     initProcessGroup({ backend, timeout: Number(o.distTimeout) * 1000 });

@@ -40,8 +40,8 @@ export function readConfig(config: string | Record<string, any>, overrides: read
   } else raw = structuredClone(config);
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: expected a mapping at the top level`);
   for (const o of overrides) applyOverride(raw, o);
-  const used = text !== null && !overrides.length ? text
-    : `${typeof config === 'string' ? `# ${config} with --opt ${overrides.join(' --opt ')}\n` : ''}${stringify(raw)}`;
+  const used =
+    text !== null && !overrides.length ? text : `${typeof config === 'string' ? `# ${config} with --opt ${overrides.join(' --opt ')}\n` : ''}${stringify(raw)}`;
   return { file, raw, text: used };
 }
 

@@ -28,14 +28,22 @@ export interface KeySpec {
 
 export type Schema = Readonly<Record<string, KeySpec>>;
 
-type Base<S extends KeySpec> = S['kind'] extends 'integer' | 'number' ? number
-  : S['kind'] extends 'boolean' ? boolean
-  : S['kind'] extends 'string' ? (S['values'] extends readonly (infer V)[] ? V : string)
-  : S['kind'] extends 'steps' ? string
-  : S['kind'] extends 'object' ? Record<string, any>
-  : S['kind'] extends 'list' ? unknown[]
-  : unknown;
-type Nulls<S extends KeySpec> = S extends { default: {} } ? (S extends { nullable: true } ? null : never) : null;
+type Base<S extends KeySpec> = S['kind'] extends 'integer' | 'number'
+  ? number
+  : S['kind'] extends 'boolean'
+    ? boolean
+    : S['kind'] extends 'string'
+      ? S['values'] extends readonly (infer V)[]
+        ? V
+        : string
+      : S['kind'] extends 'steps'
+        ? string
+        : S['kind'] extends 'object'
+          ? Record<string, any>
+          : S['kind'] extends 'list'
+            ? unknown[]
+            : unknown;
+type Nulls<S extends KeySpec> = S extends { default: NonNullable<unknown> } ? (S extends { nullable: true } ? null : never) : null;
 /** The checked params of a schema: each key's type, with null where it may be absent or None. */
 export type ParamsOf<S extends Schema> = { -readonly [K in keyof S]: Base<S[K]> | Nulls<S[K]> };
 
@@ -49,14 +57,22 @@ export function noneToNull(v: unknown): unknown {
 
 function typeOk(kind: Kind, v: unknown): boolean {
   switch (kind) {
-    case 'integer': return Number.isInteger(v);
-    case 'number': return typeof v === 'number' && Number.isFinite(v);
-    case 'boolean': return typeof v === 'boolean';
-    case 'string': return typeof v === 'string';
-    case 'steps': return typeof v === 'string' || Number.isInteger(v);
-    case 'object': return v !== null && typeof v === 'object' && !Array.isArray(v);
-    case 'list': return Array.isArray(v);
-    case 'any': return true;
+    case 'integer':
+      return Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'string':
+      return typeof v === 'string';
+    case 'steps':
+      return typeof v === 'string' || Number.isInteger(v);
+    case 'object':
+      return v !== null && typeof v === 'object' && !Array.isArray(v);
+    case 'list':
+      return Array.isArray(v);
+    case 'any':
+      return true;
   }
 }
 
@@ -73,7 +89,11 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** 'a', 'b' or 'c'. */
-const orList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
+const orList = (xs: readonly string[]) =>
+  xs
+    .map((x) => `'${x}'`)
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' or $1');
 
 export interface CheckWhere {
   /** Prefix of error messages, e.g. the file name ('' for none). */
@@ -96,8 +116,7 @@ export function checkParams<S extends Schema>(schema: S, given: Record<string, u
     const v = isNullable(spec) ? noneToNull(raw) : raw;
     if (v === null && !isNullable(spec)) throw new TypeError(`${at(k)} must be ${kindName(spec.kind)}, got ${JSON.stringify(raw)}`);
     if (v !== null && !typeOk(spec.kind, v)) throw new TypeError(`${at(k)} must be ${kindName(spec.kind)}, got ${JSON.stringify(raw)}`);
-    if (v !== null && spec.values && !spec.values.includes(v as string))
-      throw new Error(`${at(k)} must be ${orList(spec.values)}, got '${String(v)}'`);
+    if (v !== null && spec.values && !spec.values.includes(v as string)) throw new Error(`${at(k)} must be ${orList(spec.values)}, got '${String(v)}'`);
     out[k] = spec.kind === 'steps' && v !== null ? String(v) : v;
   }
   for (const [k, spec] of Object.entries(schema)) {

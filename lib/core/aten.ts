@@ -33,8 +33,17 @@ const every = (x: unknown, f: (e: unknown) => boolean) => Array.isArray(x) && x.
 
 /** What each kind takes, worded as the native conversion words it. */
 const wanted: Record<string, string> = {
-  Tensor: 'a Tensor', int: 'an integer', float: 'a number', bool: 'a boolean', Scalar: 'a number', str: 'a string',
-  Device: 'a string', ScalarType: 'a string', Layout: 'a string', MemoryFormat: 'a string', Generator: 'a torch.Generator',
+  Tensor: 'a Tensor',
+  int: 'an integer',
+  float: 'a number',
+  bool: 'a boolean',
+  Scalar: 'a number',
+  str: 'a string',
+  Device: 'a string',
+  ScalarType: 'a string',
+  Layout: 'a string',
+  MemoryFormat: 'a string',
+  Generator: 'a torch.Generator',
 };
 
 /**
@@ -44,21 +53,39 @@ const wanted: Record<string, string> = {
  */
 function fit(kind: string, x: unknown): number {
   switch (kind) {
-    case 'Tensor': return x instanceof Tensor ? 2 : 0;
-    case 'int': return isInt(x) ? 2 : typeof x === 'number' ? 1 : 0;
-    case 'float': return isNum(x) ? 2 : 0;
-    case 'bool': return typeof x === 'boolean' ? 2 : 0;
-    case 'Scalar': return isScalar(x) ? 2 : 0;
-    case 'str': case 'Device': return typeof x === 'string' ? 2 : 0;
-    case 'ScalarType': case 'Layout': case 'MemoryFormat': return typeof x === 'string' || isInt(x) ? 2 : 0;
-    case 'Generator': return x instanceof Generator ? 2 : 0;
-    case 'int[]': return every(x, isInt) ? 2 : isInt(x) ? 1 : 0;
-    case 'float[]': return every(x, isNum) ? 2 : isNum(x) ? 1 : 0;
-    case 'bool[]': return every(x, (e) => typeof e === 'boolean') ? 2 : typeof x === 'boolean' ? 1 : 0;
-    case 'Tensor[]': return every(x, (e) => e instanceof Tensor) ? 2 : 0;
-    case 'Tensor?[]': return every(x, (e) => e === null || e === undefined || e instanceof Tensor) ? 2 : 0;
-    case 'Scalar[]': return every(x, isScalar) ? 2 : 0;
-    default: return 0;
+    case 'Tensor':
+      return x instanceof Tensor ? 2 : 0;
+    case 'int':
+      return isInt(x) ? 2 : typeof x === 'number' ? 1 : 0;
+    case 'float':
+      return isNum(x) ? 2 : 0;
+    case 'bool':
+      return typeof x === 'boolean' ? 2 : 0;
+    case 'Scalar':
+      return isScalar(x) ? 2 : 0;
+    case 'str':
+    case 'Device':
+      return typeof x === 'string' ? 2 : 0;
+    case 'ScalarType':
+    case 'Layout':
+    case 'MemoryFormat':
+      return typeof x === 'string' || isInt(x) ? 2 : 0;
+    case 'Generator':
+      return x instanceof Generator ? 2 : 0;
+    case 'int[]':
+      return every(x, isInt) ? 2 : isInt(x) ? 1 : 0;
+    case 'float[]':
+      return every(x, isNum) ? 2 : isNum(x) ? 1 : 0;
+    case 'bool[]':
+      return every(x, (e) => typeof e === 'boolean') ? 2 : typeof x === 'boolean' ? 1 : 0;
+    case 'Tensor[]':
+      return every(x, (e) => e instanceof Tensor) ? 2 : 0;
+    case 'Tensor?[]':
+      return every(x, (e) => e === null || e === undefined || e instanceof Tensor) ? 2 : 0;
+    case 'Scalar[]':
+      return every(x, isScalar) ? 2 : 0;
+    default:
+      return 0;
   }
 }
 
@@ -69,7 +96,8 @@ function fit(kind: string, x: unknown): number {
 function mismatch(schema: OpSchemaInfo, positional: unknown[], loose?: { n: number }): string | null {
   if (positional.length > schema.args.length) return `${schema.name} takes ${schema.args.length} arguments, got ${positional.length}`;
   for (let i = 0; i < schema.args.length; i++) {
-    const a = schema.args[i], x = positional[i];
+    const a = schema.args[i],
+      x = positional[i];
     if (x === undefined) {
       if (a.hasDefault || a.optional) continue;
       return `missing argument '${a.name}' (${a.type})`;
@@ -103,7 +131,12 @@ export function overload(name: string, ov = ''): OpFn {
     const n = args.length - (hasKw ? 1 : 0);
     // keyword-only arguments (after `*` in the schema) cannot be given positionally, as in Python
     if (n > nPositional && n <= schema.args.length)
-      return new TypeError(`${schema.name}: takes ${nPositional} positional arguments but ${n} were given; pass ${schema.args.slice(nPositional).map((a) => a.name).join(', ')} in a kwargs object`);
+      return new TypeError(
+        `${schema.name}: takes ${nPositional} positional arguments but ${n} were given; pass ${schema.args
+          .slice(nPositional)
+          .map((a) => a.name)
+          .join(', ')} in a kwargs object`,
+      );
     if (hasKw) {
       const kw = args[args.length - 1] as Record<string, unknown>;
       positional = args.slice(0, -1);
@@ -147,9 +180,11 @@ function packet(name: string): (...args: unknown[]) => any {
       if (r instanceof TypeError) errors.push(`  ${get(ov).schema.schema}: ${r.message}`);
       else fitting.push({ ov, loose: loose.n });
     }
-    fitting.sort((a, b) => a.loose - b.loose);   // stable: the dispatcher's order among equals
+    fitting.sort((a, b) => a.loose - b.loose); // stable: the dispatcher's order among equals
     for (const { ov } of fitting) {
-      try { return get(ov)(...args); } catch (e) {
+      try {
+        return get(ov)(...args);
+      } catch (e) {
         if (!(e instanceof TypeError)) throw e;
         errors.push(`  ${get(ov).schema.schema}: ${e.message}`);
       }
@@ -168,7 +203,10 @@ export const aten: AtenOps = new Proxy({} as AtenOps, {
   get(_t, name: string | symbol) {
     if (typeof name !== 'string') return undefined;
     let p = packets.get(name);
-    if (!p) { p = packet(name); packets.set(name, p); }
+    if (!p) {
+      p = packet(name);
+      packets.set(name, p);
+    }
     return p;
   },
 });

@@ -8,19 +8,39 @@ import type { Generator } from './random.js';
 
 const call = native.call;
 
-export interface TensorOptions { dtype?: DType | string; device?: DeviceLike; requiresGrad?: boolean }
-export interface RandomOptions extends TensorOptions { generator?: Generator }
+export interface TensorOptions {
+  dtype?: DType | string;
+  device?: DeviceLike;
+  requiresGrad?: boolean;
+}
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator;
+}
 
 type Nested = number | boolean | bigint | readonly Nested[];
 
 const O = {
-  empty: opIndex('empty', 'memory_format'), zeros: opIndex('zeros'), ones: opIndex('ones'), full: opIndex('full'),
-  arange: opIndex('arange', 'start_step'), linspace: opIndex('linspace'), eye: opIndex('eye', 'm'),
-  rand: opIndex('rand'), randG: opIndex('rand', 'generator'), randn: opIndex('randn'), randnG: opIndex('randn', 'generator'),
-  randint: opIndex('randint', 'low'), randintG: opIndex('randint', 'low_generator'),
-  randperm: opIndex('randperm'), randpermG: opIndex('randperm', 'generator'),
-  emptyLike: opIndex('empty_like'), zerosLike: opIndex('zeros_like'), onesLike: opIndex('ones_like'), fullLike: opIndex('full_like'),
-  randLike: opIndex('rand_like'), randnLike: opIndex('randn_like'),
+  empty: opIndex('empty', 'memory_format'),
+  zeros: opIndex('zeros'),
+  ones: opIndex('ones'),
+  full: opIndex('full'),
+  arange: opIndex('arange', 'start_step'),
+  linspace: opIndex('linspace'),
+  eye: opIndex('eye', 'm'),
+  rand: opIndex('rand'),
+  randG: opIndex('rand', 'generator'),
+  randn: opIndex('randn'),
+  randnG: opIndex('randn', 'generator'),
+  randint: opIndex('randint', 'low'),
+  randintG: opIndex('randint', 'low_generator'),
+  randperm: opIndex('randperm'),
+  randpermG: opIndex('randperm', 'generator'),
+  emptyLike: opIndex('empty_like'),
+  zerosLike: opIndex('zeros_like'),
+  onesLike: opIndex('ones_like'),
+  fullLike: opIndex('full_like'),
+  randLike: opIndex('rand_like'),
+  randnLike: opIndex('randn_like'),
 };
 
 function finish(h: number, o: TensorOptions): Tensor {
@@ -34,7 +54,10 @@ const dt = (o: TensorOptions, fallback?: DType) => (o.dtype === undefined ? fall
 function shapeOf(data: Nested): number[] {
   const shape: number[] = [];
   let x: Nested = data;
-  while (Array.isArray(x)) { shape.push(x.length); x = x[0]; }
+  while (Array.isArray(x)) {
+    shape.push(x.length);
+    x = x[0];
+  }
   return shape;
 }
 
@@ -48,8 +71,7 @@ function flatten(data: Nested, shape: number[]): (number | boolean | bigint)[] {
       out.push(x as number | boolean | bigint);
       return;
     }
-    if (!Array.isArray(x) || x.length !== shape[d])
-      throw new TypeError(`tensor(): ragged nested array: expected a sequence of length ${shape[d]} at dim ${d}`);
+    if (!Array.isArray(x) || x.length !== shape[d]) throw new TypeError(`tensor(): ragged nested array: expected a sequence of length ${shape[d]} at dim ${d}`);
     for (const e of x) walk(e, d + 1);
   };
   walk(data, 0);
@@ -77,14 +99,30 @@ function fromValues(values: (number | boolean | bigint)[], shape: number[], dtyp
 
 function bytesOf(values: (number | boolean | bigint)[], shape: number[], dtype: DType): number {
   switch (dtype) {
-    case 'int64': return native.fromBuffer(BigInt64Array.from(values, (v) => BigInt(typeof v === 'bigint' ? v : Math.trunc(Number(v)))), shape, dtype);
-    case 'float64': return native.fromBuffer(Float64Array.from(values, Number), shape, dtype);
-    case 'int32': return native.fromBuffer(Int32Array.from(values, Number), shape, dtype);
-    case 'int16': return native.fromBuffer(Int16Array.from(values, Number), shape, dtype);
-    case 'int8': return native.fromBuffer(Int8Array.from(values, Number), shape, dtype);
-    case 'uint8': return native.fromBuffer(Uint8Array.from(values, Number), shape, dtype);
-    case 'bool': return native.fromBuffer(Uint8Array.from(values, (v) => (v ? 1 : 0)), shape, dtype);
-    default: return native.fromBuffer(Float32Array.from(values, Number), shape, 'float32');
+    case 'int64':
+      return native.fromBuffer(
+        BigInt64Array.from(values, (v) => BigInt(typeof v === 'bigint' ? v : Math.trunc(Number(v)))),
+        shape,
+        dtype,
+      );
+    case 'float64':
+      return native.fromBuffer(Float64Array.from(values, Number), shape, dtype);
+    case 'int32':
+      return native.fromBuffer(Int32Array.from(values, Number), shape, dtype);
+    case 'int16':
+      return native.fromBuffer(Int16Array.from(values, Number), shape, dtype);
+    case 'int8':
+      return native.fromBuffer(Int8Array.from(values, Number), shape, dtype);
+    case 'uint8':
+      return native.fromBuffer(Uint8Array.from(values, Number), shape, dtype);
+    case 'bool':
+      return native.fromBuffer(
+        Uint8Array.from(values, (v) => (v ? 1 : 0)),
+        shape,
+        dtype,
+      );
+    default:
+      return native.fromBuffer(Float32Array.from(values, Number), shape, 'float32');
   }
 }
 
@@ -130,8 +168,7 @@ type ShapeArgs = (number | readonly number[])[];
 /** Splits (…sizes, options?) as PyTorch's factories take them. */
 function split<O>(args: (number | readonly number[] | O)[]): [number[], O] {
   const last = args[args.length - 1];
-  if (last !== undefined && typeof last === 'object' && !Array.isArray(last))
-    return [sizes(args.slice(0, -1) as ShapeArgs), last as O];
+  if (last !== undefined && typeof last === 'object' && !Array.isArray(last)) return [sizes(args.slice(0, -1) as ShapeArgs), last as O];
   return [sizes(args as ShapeArgs), {} as O];
 }
 
@@ -154,10 +191,23 @@ export function full(shape: readonly number[], value: Scalar, o: TensorOptions =
 }
 /** arange(end), arange(start, end, step?, options?) */
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
-  let start = 0, end: number, step = 1, o: TensorOptions = {};
-  if (typeof b !== 'number') { end = a; o = b ?? {}; }
-  else if (typeof c !== 'number') { start = a; end = b; o = c ?? {}; }
-  else { start = a; end = b; step = c; o = d ?? {}; }
+  let start = 0,
+    end: number,
+    step = 1,
+    o: TensorOptions = {};
+  if (typeof b !== 'number') {
+    end = a;
+    o = b ?? {};
+  } else if (typeof c !== 'number') {
+    start = a;
+    end = b;
+    o = c ?? {};
+  } else {
+    start = a;
+    end = b;
+    step = c;
+    o = d ?? {};
+  }
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   return finish(call(O.arange, start, end, step, dt(o, allInt ? 'int64' : 'float32'), null, o.device), o);
 }
@@ -165,7 +215,10 @@ export function linspace(start: number, end: number, steps: number, o: TensorOpt
   return finish(call(O.linspace, start, end, steps, dt(o), null, o.device), o);
 }
 export function eye(n: number, m?: number | TensorOptions, o: TensorOptions = {}): Tensor {
-  if (typeof m === 'object') { o = m; m = undefined; }
+  if (typeof m === 'object') {
+    o = m;
+    m = undefined;
+  }
   return finish(call(O.eye, n, m ?? n, dt(o), null, o.device), o);
 }
 
@@ -182,24 +235,47 @@ export function randint(high: number, shape: readonly number[], o?: RandomOption
 export function randint(low: number, high: number, shape: readonly number[], o?: RandomOptions): Tensor;
 export function randint(low: number, a: number | readonly number[], b?: readonly number[] | RandomOptions, c: RandomOptions = {}): Tensor {
   let high: number, shape: readonly number[], o: RandomOptions;
-  if (typeof a === 'number') { high = a; shape = b as readonly number[]; o = c; }
-  else { high = low; low = 0; shape = a; o = (b as RandomOptions | undefined) ?? {}; }
-  return finish(o.generator
-    ? call(O.randintG, low, high, shape, o.generator._g, dt(o, 'int64'), null, o.device)
-    : call(O.randint, low, high, shape, dt(o, 'int64'), null, o.device), o);
+  if (typeof a === 'number') {
+    high = a;
+    shape = b as readonly number[];
+    o = c;
+  } else {
+    high = low;
+    low = 0;
+    shape = a;
+    o = (b as RandomOptions | undefined) ?? {};
+  }
+  return finish(
+    o.generator
+      ? call(O.randintG, low, high, shape, o.generator._g, dt(o, 'int64'), null, o.device)
+      : call(O.randint, low, high, shape, dt(o, 'int64'), null, o.device),
+    o,
+  );
 }
 export function randperm(n: number, o: RandomOptions = {}): Tensor {
-  return finish(o.generator
-    ? call(O.randpermG, n, o.generator._g, dt(o, 'int64'), null, o.device)
-    : call(O.randperm, n, dt(o, 'int64'), null, o.device), o);
+  return finish(o.generator ? call(O.randpermG, n, o.generator._g, dt(o, 'int64'), null, o.device) : call(O.randperm, n, dt(o, 'int64'), null, o.device), o);
 }
 
-export function emptyLike(t: Tensor, o: TensorOptions = {}): Tensor { return finish(call(O.emptyLike, t._h, dt(o), null, o.device), o); }
-export function zerosLike(t: Tensor, o: TensorOptions = {}): Tensor { return finish(call(O.zerosLike, t._h, dt(o), null, o.device), o); }
-export function onesLike(t: Tensor, o: TensorOptions = {}): Tensor { return finish(call(O.onesLike, t._h, dt(o), null, o.device), o); }
-export function fullLike(t: Tensor, value: Scalar, o: TensorOptions = {}): Tensor { return finish(call(O.fullLike, t._h, value, dt(o), null, o.device), o); }
-export function randLike(t: Tensor, o: TensorOptions = {}): Tensor { return finish(call(O.randLike, t._h, dt(o), null, o.device), o); }
-export function randnLike(t: Tensor, o: TensorOptions = {}): Tensor { return finish(call(O.randnLike, t._h, dt(o), null, o.device), o); }
+export function emptyLike(t: Tensor, o: TensorOptions = {}): Tensor {
+  return finish(call(O.emptyLike, t._h, dt(o), null, o.device), o);
+}
+export function zerosLike(t: Tensor, o: TensorOptions = {}): Tensor {
+  return finish(call(O.zerosLike, t._h, dt(o), null, o.device), o);
+}
+export function onesLike(t: Tensor, o: TensorOptions = {}): Tensor {
+  return finish(call(O.onesLike, t._h, dt(o), null, o.device), o);
+}
+export function fullLike(t: Tensor, value: Scalar, o: TensorOptions = {}): Tensor {
+  return finish(call(O.fullLike, t._h, value, dt(o), null, o.device), o);
+}
+export function randLike(t: Tensor, o: TensorOptions = {}): Tensor {
+  return finish(call(O.randLike, t._h, dt(o), null, o.device), o);
+}
+export function randnLike(t: Tensor, o: TensorOptions = {}): Tensor {
+  return finish(call(O.randnLike, t._h, dt(o), null, o.device), o);
+}
 
 /** A 0-d tensor (used for scalar arguments that must be tensors). */
-export function scalarTensor(v: Scalar, dtype: DType = 'float32'): Tensor { return full([], v, { dtype }); }
+export function scalarTensor(v: Scalar, dtype: DType = 'float32'): Tensor {
+  return full([], v, { dtype });
+}

@@ -39,7 +39,8 @@ export const getDeviceCapability = (device?: CudaDevice): [number, number] => na
 export function memoryTotals(): { allocatedBytes: number; reservedBytes: number } | null {
   const n = deviceCount();
   if (n === 0) return null;
-  let allocatedBytes = 0, reservedBytes = 0;
+  let allocatedBytes = 0,
+    reservedBytes = 0;
   for (let d = 0; d < n; d++) {
     allocatedBytes += memoryAllocated(d);
     reservedBytes += memoryReserved(d);

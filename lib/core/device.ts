@@ -13,7 +13,9 @@ export function libtorchLocation(): string {
   try {
     const m = /\s(\/\S*\/)libtorch_cpu\.so\S*/.exec(readFileSync('/proc/self/maps', 'utf8'));
     if (m) return m[1];
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return 'unknown location';
 }
 
@@ -44,7 +46,10 @@ export function resolveDevice(spec: string | undefined | null, o: ResolveDeviceO
     if (index !== undefined && index !== '0') throw new Error(`${what} '${asked}': the ${type} device has no index ${index}`);
     return type;
   }
-  if (cudaCount === 0) throw new Error(`${what} '${asked}': CUDA is not available: ${describeLibtorch()}. Build the addon against a CUDA libtorch (LIBTORCH=... or a CUDA PyTorch from pip, then npm run build:native) or pass ${what === '--device' ? '--device cpu' : `${what}: cpu`}`);
+  if (cudaCount === 0)
+    throw new Error(
+      `${what} '${asked}': CUDA is not available: ${describeLibtorch()}. Build the addon against a CUDA libtorch (LIBTORCH=... or a CUDA PyTorch from pip, then npm run build:native) or pass ${what === '--device' ? '--device cpu' : `${what}: cpu`}`,
+    );
   const n = index !== undefined ? Number(index) : (o.localRank ?? 0);
   if (n >= cudaCount) {
     const why = index === undefined ? ` (this is local rank ${n}: start at most ${cudaCount} ranks per node)` : '';

@@ -16,14 +16,21 @@ export function normDtype(d: string): DType {
 
 export const isFloating = (d: DType) => d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 
-export type TypedArrayOf<D extends DType> =
-  D extends 'float32' | 'float16' | 'bfloat16' ? Float32Array :
-  D extends 'float64' ? Float64Array :
-  D extends 'int64' ? BigInt64Array :
-  D extends 'int32' ? Int32Array :
-  D extends 'int16' ? Int16Array :
-  D extends 'int8' ? Int8Array :
-  D extends 'uint8' | 'bool' ? Uint8Array : never;
+export type TypedArrayOf<D extends DType> = D extends 'float32' | 'float16' | 'bfloat16'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : D extends 'int64'
+      ? BigInt64Array
+      : D extends 'int32'
+        ? Int32Array
+        : D extends 'int16'
+          ? Int16Array
+          : D extends 'int8'
+            ? Int8Array
+            : D extends 'uint8' | 'bool'
+              ? Uint8Array
+              : never;
 
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
@@ -33,14 +40,24 @@ export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32A
  */
 export function arrayTypeFor(d: DType): { ctor: any; via?: DType } {
   switch (d) {
-    case 'float32': return { ctor: Float32Array };
-    case 'float64': return { ctor: Float64Array };
-    case 'float16': case 'bfloat16': return { ctor: Float32Array, via: 'float32' };
-    case 'int64': return { ctor: BigInt64Array };
-    case 'int32': return { ctor: Int32Array };
-    case 'int16': return { ctor: Int16Array };
-    case 'int8': return { ctor: Int8Array };
-    case 'uint8': case 'bool': return { ctor: Uint8Array };
+    case 'float32':
+      return { ctor: Float32Array };
+    case 'float64':
+      return { ctor: Float64Array };
+    case 'float16':
+    case 'bfloat16':
+      return { ctor: Float32Array, via: 'float32' };
+    case 'int64':
+      return { ctor: BigInt64Array };
+    case 'int32':
+      return { ctor: Int32Array };
+    case 'int16':
+      return { ctor: Int16Array };
+    case 'int8':
+      return { ctor: Int8Array };
+    case 'uint8':
+    case 'bool':
+      return { ctor: Uint8Array };
   }
 }
 

@@ -20,7 +20,10 @@ export function formatTensor(t: Tensor): string {
 
   const strides: number[] = [];
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
 
   /** Indices printed along a dim of size n; null marks the '...' gap. */
   const shown = (n: number): (number | null)[] => {
@@ -40,7 +43,10 @@ export function formatTensor(t: Tensor): string {
     // As in PyTorch, the formatter (widths, fixed or scientific) sees only the printed values.
     const visible: (number | bigint)[] = [];
     const collect = (d: number, offset: number): void => {
-      if (d === shape.length) { visible.push(flat[offset]); return; }
+      if (d === shape.length) {
+        visible.push(flat[offset]);
+        return;
+      }
       for (const i of shown(shape[d])) if (i !== null) collect(d + 1, offset + i * strides[d]);
     };
     collect(0, 0);
@@ -100,10 +106,13 @@ function makeFormatter(values: (number | bigint)[], isFloat: boolean, isBool: bo
   }
   const nums = values.map(Number);
   const finite = nums.filter((v) => Number.isFinite(v) && v !== 0);
-  let intMode = true, sci = false, width = 1;
+  let intMode = true,
+    sci = false,
+    width = 1;
   if (finite.length > 0) {
     const abs = finite.map(Math.abs);
-    const absMax = Math.max(...abs), absMin = Math.min(...abs);
+    const absMax = Math.max(...abs),
+      absMin = Math.min(...abs);
     intMode = finite.every((v) => Number.isInteger(v));
     sci = absMax / absMin > 1000 || absMax > 1e8 || (!intMode && absMin < 1e-4);
     // widths come from the nonzero finite values only, as in PyTorch

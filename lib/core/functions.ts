@@ -7,11 +7,20 @@ import type { DType } from './dtype.js';
 
 const call = native.call;
 const O = {
-  cat: opIndex('cat'), stack: opIndex('stack'), where: opIndex('where', 'self'), whereS: opIndex('where', 'ScalarOther'),
-  whereSS: opIndex('where', 'Scalar'), whereSelfS: opIndex('where', 'ScalarSelf'),
-  einsum: opIndex('einsum'), broadcastTensors: opIndex('broadcast_tensors'), meshgrid: opIndex('meshgrid', 'indexing'),
-  cdist: opIndex('cdist'), bucketize: opIndex('bucketize', 'Tensor'), multinomial: opIndex('multinomial'),
-  cumprod: opIndex('cumprod'), diag: opIndex('diag'),
+  cat: opIndex('cat'),
+  stack: opIndex('stack'),
+  where: opIndex('where', 'self'),
+  whereS: opIndex('where', 'ScalarOther'),
+  whereSS: opIndex('where', 'Scalar'),
+  whereSelfS: opIndex('where', 'ScalarSelf'),
+  einsum: opIndex('einsum'),
+  broadcastTensors: opIndex('broadcast_tensors'),
+  meshgrid: opIndex('meshgrid', 'indexing'),
+  cdist: opIndex('cdist'),
+  bucketize: opIndex('bucketize', 'Tensor'),
+  multinomial: opIndex('multinomial'),
+  cumprod: opIndex('cumprod'),
+  diag: opIndex('diag'),
 };
 
 export const add = (a: Tensor, b: TensorOrScalar, alpha?: number) => a.add(b, alpha);
@@ -112,10 +121,26 @@ export const roll = (a: Tensor, shifts: number | number[], dims?: number | numbe
 export const movedim = (a: Tensor, s: number, d: number) => a.movedim(s, d);
 
 /** Concatenates along an existing dim. */
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor { return new Tensor(call(O.cat, tensors.map((t) => t._h), dim)); }
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return new Tensor(
+    call(
+      O.cat,
+      tensors.map((t) => t._h),
+      dim,
+    ),
+  );
+}
 export const concat = cat;
 /** Stacks along a new dim. */
-export function stack(tensors: readonly Tensor[], dim = 0): Tensor { return new Tensor(call(O.stack, tensors.map((t) => t._h), dim)); }
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return new Tensor(
+    call(
+      O.stack,
+      tensors.map((t) => t._h),
+      dim,
+    ),
+  );
+}
 /** Elements of x where cond is true, else of y (either may be a scalar). */
 export function where(cond: Tensor, x: TensorOrScalar, y: TensorOrScalar): Tensor {
   if (typeof x === 'object' && typeof y === 'object') return new Tensor(call(O.where, cond._h, x._h, y._h));
@@ -125,13 +150,30 @@ export function where(cond: Tensor, x: TensorOrScalar, y: TensorOrScalar): Tenso
 }
 export function einsum(equation: string, ...operands: (Tensor | Tensor[])[]): Tensor {
   const ts = (operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : operands) as Tensor[];
-  return new Tensor(call(O.einsum, equation, ts.map((t) => t._h)));
+  return new Tensor(
+    call(
+      O.einsum,
+      equation,
+      ts.map((t) => t._h),
+    ),
+  );
 }
 export function broadcastTensors(...ts: Tensor[]): Tensor[] {
-  return (call(O.broadcastTensors, ts.map((t) => t._h)) as number[]).map((h) => new Tensor(h));
+  return (
+    call(
+      O.broadcastTensors,
+      ts.map((t) => t._h),
+    ) as number[]
+  ).map((h) => new Tensor(h));
 }
 export function meshgrid(tensors: Tensor[], indexing: 'ij' | 'xy' = 'ij'): Tensor[] {
-  return (call(O.meshgrid, tensors.map((t) => t._h), indexing) as number[]).map((h) => new Tensor(h));
+  return (
+    call(
+      O.meshgrid,
+      tensors.map((t) => t._h),
+      indexing,
+    ) as number[]
+  ).map((h) => new Tensor(h));
 }
 export const cdist = (a: Tensor, b: Tensor, p = 2) => new Tensor(call(O.cdist, a._h, b._h, p));
 export const diag = (a: Tensor, diagonal = 0) => new Tensor(call(O.diag, a._h, diagonal));

@@ -8,13 +8,24 @@ import { full } from './creation.js';
 
 /** One index: a number, a slice (':', '1:', ':-1', '::2', or slice(a, b, step)), null (new axis), '...', or a Tensor. */
 export type Index = number | string | null | Slice | Tensor;
-export interface Slice { start: number | null; end: number | null; step: number }
+export interface Slice {
+  start: number | null;
+  end: number | null;
+  step: number;
+}
 
 export function slice(start: number | null = null, end: number | null = null, step = 1): Slice {
   return { start, end, step };
 }
 
-const O = { slice: opIndex('slice', 'Tensor'), select: opIndex('select', 'int'), unsqueeze: opIndex('unsqueeze'), index: opIndex('index', 'Tensor'), indexPut_: opIndex('index_put_'), alias: opIndex('alias') };
+const O = {
+  slice: opIndex('slice', 'Tensor'),
+  select: opIndex('select', 'int'),
+  unsqueeze: opIndex('unsqueeze'),
+  index: opIndex('index', 'Tensor'),
+  indexPut_: opIndex('index_put_'),
+  alias: opIndex('alias'),
+};
 const call = native.call;
 
 function parseSlice(s: string): Slice {
@@ -41,7 +52,10 @@ function applyBasic(t: Tensor, spec: Index[]): { h: number; adv: (Tensor | null)
   if (consumed > ndim) throw new RangeError(`too many indices for tensor of dimension ${ndim}`);
   if (spec.filter((s) => s === '...').length > 1) throw new TypeError('an index can only have a single ellipsis');
   let h = call(O.alias, t._h) as number;
-  const swap = (nh: number) => { native.free(h); h = nh; };
+  const swap = (nh: number) => {
+    native.free(h);
+    h = nh;
+  };
   const adv: (Tensor | null)[] = [];
   let dim = 0;
   try {
@@ -80,7 +94,13 @@ export function index(t: Tensor, ...spec: Index[]): Tensor {
   const { h, adv } = applyBasic(t, spec);
   if (adv.length === 0) return new Tensor(h);
   try {
-    return new Tensor(call(O.index, h, adv.map((a) => (a ? a._h : null))));
+    return new Tensor(
+      call(
+        O.index,
+        h,
+        adv.map((a) => (a ? a._h : null)),
+      ),
+    );
   } finally {
     native.free(h);
   }
@@ -97,7 +117,13 @@ export function indexPut(t: Tensor, spec: Index[], value: Tensor | Scalar): Tens
     } else {
       const v = typeof value === 'object' ? value : full([], value, { dtype: t.dtype, device: t.device });
       try {
-        call(O.indexPut_, view._h, adv.map((a) => (a ? a._h : null)), v._h, false);
+        call(
+          O.indexPut_,
+          view._h,
+          adv.map((a) => (a ? a._h : null)),
+          v._h,
+          false,
+        );
       } finally {
         if (v !== value) v.dispose();
       }
@@ -117,5 +143,10 @@ declare module './tensor.js' {
   }
 }
 
-Tensor.prototype.index = function (this: Tensor, ...spec: Index[]) { return index(this, ...spec); };
-Tensor.prototype.indexPut = function (this: Tensor, spec: Index[], value: Tensor | Scalar) { indexPut(this, spec, value); return this; };
+Tensor.prototype.index = function (this: Tensor, ...spec: Index[]) {
+  return index(this, ...spec);
+};
+Tensor.prototype.indexPut = function (this: Tensor, spec: Index[], value: Tensor | Scalar) {
+  indexPut(this, spec, value);
+  return this;
+};

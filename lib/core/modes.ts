@@ -7,7 +7,12 @@ import { normDtype, type DType } from './dtype.js';
 function around<R>(enter: () => void, exit: () => void, fn: () => R): R {
   enter();
   let r: R;
-  try { r = fn(); } catch (e) { exit(); throw e; }
+  try {
+    r = fn();
+  } catch (e) {
+    exit();
+    throw e;
+  }
   if (r instanceof Promise) return r.finally(exit) as R;
   exit();
   return r;
@@ -15,7 +20,15 @@ function around<R>(enter: () => void, exit: () => void, fn: () => R): R {
 
 function withGrad<R>(on: boolean, fn: () => R): R {
   let prev = true;
-  return around(() => { prev = native.setGradEnabled(on); }, () => { native.setGradEnabled(prev); }, fn);
+  return around(
+    () => {
+      prev = native.setGradEnabled(on);
+    },
+    () => {
+      native.setGradEnabled(prev);
+    },
+    fn,
+  );
 }
 
 /** Runs fn with gradient recording off (torch.no_grad). */
@@ -25,7 +38,11 @@ export const enableGrad = <R>(fn: () => R): R => withGrad(true, fn);
 export const setGradEnabled = (on: boolean): boolean => native.setGradEnabled(on);
 export const isGradEnabled = (): boolean => native.isGradEnabled();
 
-export interface AutocastOptions { device?: 'cpu' | 'cuda' | 'meta'; dtype?: DType | 'bfloat16' | 'float16'; enabled?: boolean }
+export interface AutocastOptions {
+  device?: 'cpu' | 'cuda' | 'meta';
+  dtype?: DType | 'bfloat16' | 'float16';
+  enabled?: boolean;
+}
 
 /**
  * Runs fn under libtorch's autocast (torch.autocast): eligible ops (matmul, linear, conv, ...)
@@ -36,13 +53,19 @@ export function autocast<R>(opts: AutocastOptions, fn: () => R): R {
   const dtype = normDtype(opts.dtype ?? (device === 'cuda' ? 'float16' : 'bfloat16'));
   let prev: [boolean, string] = [false, 'bfloat16'];
   return around(
-    () => { prev = native.autocastEnter(device, opts.enabled ?? true, dtype); },
-    () => { native.autocastExit(device, prev[0], prev[1]); },
+    () => {
+      prev = native.autocastEnter(device, opts.enabled ?? true, dtype);
+    },
+    () => {
+      native.autocastExit(device, prev[0], prev[1]);
+    },
     fn,
   );
 }
 
-export function isAutocastEnabled(device: 'cpu' | 'cuda' = 'cpu'): boolean { return native.autocastState(device)[0]; }
+export function isAutocastEnabled(device: 'cpu' | 'cuda' = 'cpu'): boolean {
+  return native.autocastState(device)[0];
+}
 
 /** Whether autocast is on for a device type and its dtype; the meta device has no autocast. */
 export function autocastState(device: 'cpu' | 'cuda' | 'meta'): { enabled: boolean; dtype: DType } {

@@ -7,12 +7,34 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutOfMemoryError, TorchError } from './errors.js';
 
-export interface OpArgInfo { name: string; type: string; kind: string; optional: boolean; kwOnly: boolean; hasDefault: boolean }
-export interface OpSchemaInfo { name: string; schema: string; args: OpArgInfo[]; returns: { type: string; aliasArg: number }[] }
+export interface OpArgInfo {
+  name: string;
+  type: string;
+  kind: string;
+  optional: boolean;
+  kwOnly: boolean;
+  hasDefault: boolean;
+}
+export interface OpSchemaInfo {
+  name: string;
+  schema: string;
+  args: OpArgInfo[];
+  returns: { type: string; aliasArg: number }[];
+}
 
 export interface NativeConfig {
-  torchVersion: string; cxx11Abi: boolean; threads: number; interopThreads: number; mkl: boolean; mkldnn: boolean;
-  openmp: boolean; lapack: boolean; cuda: boolean; cudaDevices: number; buildConfig: string; parallelInfo: string;
+  torchVersion: string;
+  cxx11Abi: boolean;
+  threads: number;
+  interopThreads: number;
+  mkl: boolean;
+  mkldnn: boolean;
+  openmp: boolean;
+  lapack: boolean;
+  cuda: boolean;
+  cudaDevices: number;
+  buildConfig: string;
+  parallelInfo: string;
 }
 
 export interface Native {
@@ -45,8 +67,14 @@ export interface Native {
   grad(h: number): number | null;
   setGrad(h: number, g: number | null): void;
   backward(h: number, grad: number | null, retainGraph: boolean, createGraph: boolean, inputs?: number[]): void;
-  autogradGrad(outputs: number[], inputs: number[], gradOutputs: (number | null)[] | null,
-    retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (number | null)[];
+  autogradGrad(
+    outputs: number[],
+    inputs: number[],
+    gradOutputs: (number | null)[] | null,
+    retainGraph: boolean,
+    createGraph: boolean,
+    allowUnused: boolean,
+  ): (number | null)[];
   setErrorClass(ctor: unknown, oomCtor?: unknown): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -107,8 +135,15 @@ export interface NativeDistributed {
   waitWork(work: number, timeoutMs: number): void;
   waitWorkAsync(work: number, timeoutMs: number): Promise<void>;
   workCompleted(work: number): boolean;
-  newReducer(group: number, params: number[], names: string[], bucketCapBytes: number, firstBucketCapBytes: number,
-    findUnused: boolean, gradientAsBucketView: boolean): [number, number[][]];
+  newReducer(
+    group: number,
+    params: number[],
+    names: string[],
+    bucketCapBytes: number,
+    firstBucketCapBytes: number,
+    findUnused: boolean,
+    gradientAsBucketView: boolean,
+  ): [number, number[][]];
   reducerPrepareForBackward(reducer: number, outputs: number[] | null): void;
   reducerRebuildBuckets(reducer: number): boolean;
   releaseReducer(reducer: number): boolean;

@@ -4,7 +4,9 @@ import { native } from './native.js';
 import { Tensor } from './tensor.js';
 
 /** Seeds the default generators of every device (torch.manual_seed). */
-export function manualSeed(seed: number | bigint): void { native.manualSeed(seed); }
+export function manualSeed(seed: number | bigint): void {
+  native.manualSeed(seed);
+}
 
 export class Generator {
   /** Index in the native generator table (0 is the default CPU generator). */
@@ -12,11 +14,20 @@ export class Generator {
   constructor(device: string = 'cpu', index?: number) {
     this._g = index ?? native.newGenerator(device);
   }
-  manualSeed(seed: number | bigint): this { native.generatorSeed(this._g, seed); return this; }
-  initialSeed(): bigint { return native.generatorSeed(this._g); }
+  manualSeed(seed: number | bigint): this {
+    native.generatorSeed(this._g, seed);
+    return this;
+  }
+  initialSeed(): bigint {
+    return native.generatorSeed(this._g);
+  }
   /** The generator's state as a uint8 tensor (for checkpoints). */
-  getState(): Tensor { return new Tensor(native.generatorGetState(this._g)); }
-  setState(state: Tensor): void { native.generatorSetState(this._g, state._h); }
+  getState(): Tensor {
+    return new Tensor(native.generatorGetState(this._g));
+  }
+  setState(state: Tensor): void {
+    native.generatorSetState(this._g, state._h);
+  }
 }
 
 /** The default CPU generator (torch.default_generator). */

@@ -38,7 +38,9 @@ function current(): Scope | null {
   return pendingAsync === 0 ? syncTop : (als.getStore() ?? null);
 }
 
-const registry = new FinalizationRegistry<number>((h) => { native.free(h); });
+const registry = new FinalizationRegistry<number>((h) => {
+  native.free(h);
+});
 
 function toGc(t: Owned): void {
   if (t._f & GC) return;
@@ -86,9 +88,18 @@ export function keep<T extends Owned>(t: T): T {
 
 function collect(x: unknown, out: Set<Owned>, depth: number): void {
   if (x === null || typeof x !== 'object' || depth > 6) return;
-  if ((x as any)[tensorBrand]) { out.add(x as Owned); return; }
-  if (Array.isArray(x)) { for (const e of x) collect(e, out, depth + 1); return; }
-  if (x instanceof Map) { for (const e of x.values()) collect(e, out, depth + 1); return; }
+  if ((x as any)[tensorBrand]) {
+    out.add(x as Owned);
+    return;
+  }
+  if (Array.isArray(x)) {
+    for (const e of x) collect(e, out, depth + 1);
+    return;
+  }
+  if (x instanceof Map) {
+    for (const e of x.values()) collect(e, out, depth + 1);
+    return;
+  }
   if (Object.getPrototypeOf(x) === Object.prototype) for (const k in x) collect((x as any)[k], out, depth + 1);
 }
 
@@ -127,8 +138,16 @@ export function scope<R>(fn: () => R): R {
   if (result instanceof Promise) {
     pendingAsync++;
     return result.then(
-      (v) => { pendingAsync--; exit(s, v); return v; },
-      (e) => { pendingAsync--; exit(s, undefined); throw e; },
+      (v) => {
+        pendingAsync--;
+        exit(s, v);
+        return v;
+      },
+      (e) => {
+        pendingAsync--;
+        exit(s, undefined);
+        throw e;
+      },
     ) as R;
   }
   exit(s, result);
@@ -143,7 +162,14 @@ export function memory() {
   const m = native.memory();
   const a = native.allocatorStats();
   const cuda = memoryTotals();
-  return { numTensors: m.liveTensors, numStorages: m.liveStorages, numBytes: m.liveBytes,
-    allocatedBytes: a.bytes, peakAllocatedBytes: a.peakBytes, allocator: a.backend,
-    cudaAllocatedBytes: cuda?.allocatedBytes ?? null, cudaReservedBytes: cuda?.reservedBytes ?? null };
+  return {
+    numTensors: m.liveTensors,
+    numStorages: m.liveStorages,
+    numBytes: m.liveBytes,
+    allocatedBytes: a.bytes,
+    peakAllocatedBytes: a.peakBytes,
+    allocator: a.backend,
+    cudaAllocatedBytes: cuda?.allocatedBytes ?? null,
+    cudaReservedBytes: cuda?.reservedBytes ?? null,
+  };
 }

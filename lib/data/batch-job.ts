@@ -16,9 +16,20 @@ export interface JobItem {
   draw: number;
 }
 
-export interface JobRequest { spec: TransformSpec; seed: number; epoch: number; items: JobItem[]; decodeConcurrency?: number }
+export interface JobRequest {
+  spec: TransformSpec;
+  seed: number;
+  epoch: number;
+  items: JobItem[];
+  decodeConcurrency?: number;
+}
 
-export interface JobFailure { pos: number; index: number; source: string; message: string }
+export interface JobFailure {
+  pos: number;
+  index: number;
+  source: string;
+  message: string;
+}
 
 export interface JobResult {
   /** items.length × V·C·H·W bytes (slots of failed items are zero); null when every item failed. */
@@ -37,7 +48,10 @@ export async function runJob(req: JobRequest): Promise<JobResult> {
   const start = (i: number) => {
     if (i >= items.length) return;
     const src = items[i].image;
-    if (isRawImage(src)) { decodes[i] = Promise.resolve(src); return; }
+    if (isRawImage(src)) {
+      decodes[i] = Promise.resolve(src);
+      return;
+    }
     const p = typeof src === 'string' ? decodeImage(src) : Promise.reject(new TypeError(`sample ${items[i].index}: image is neither a path nor a RawImage`));
     p.catch(() => {}); // awaited below; no unhandled rejection while it waits its turn
     decodes[i] = p;
@@ -64,14 +78,17 @@ export async function runJob(req: JobRequest): Promise<JobResult> {
     const v0 = views[0];
     const shape: [number, number, number, number] = [views.length, v0.channels, v0.height, v0.width];
     for (const v of views)
-      if (v.channels !== shape[1] || v.height !== shape[2] || v.width !== shape[3]) throw new Error(`transform gave views of different sizes for ${describe(it.image, it.index)}`);
+      if (v.channels !== shape[1] || v.height !== shape[2] || v.width !== shape[3])
+        throw new Error(`transform gave views of different sizes for ${describe(it.image, it.index)}`);
     if (viewShape === null) {
       viewShape = shape;
       per = shape[0] * shape[1] * shape[2] * shape[3];
       data = new Uint8Array(items.length * per);
     } else if (shape.some((s, d) => s !== viewShape![d])) {
-      throw new Error(`samples of one batch differ in size after the transform: [${viewShape.join(', ')}] vs [${shape.join(', ')}] ` +
-        `(${describe(it.image, it.index)}); give the transform a size`);
+      throw new Error(
+        `samples of one batch differ in size after the transform: [${viewShape.join(', ')}] vs [${shape.join(', ')}] ` +
+          `(${describe(it.image, it.index)}); give the transform a size`,
+      );
     }
     const one = shape[1] * shape[2] * shape[3];
     views.forEach((v, j) => writeChw(v, data!, i * per + j * one));

@@ -23,12 +23,19 @@ export function checkIndex(i: number, length: number, what: string): void {
 /** The samples of `dataset` at `indices`, in that order (torch.utils.data.Subset). */
 export class Subset implements Dataset {
   readonly indices: readonly number[];
-  constructor(readonly dataset: Dataset, indices: readonly number[]) {
+  constructor(
+    readonly dataset: Dataset,
+    indices: readonly number[],
+  ) {
     for (const i of indices) checkIndex(i, dataset.length, 'Subset');
     this.indices = indices;
   }
-  get length(): number { return this.indices.length; }
-  get classes(): readonly string[] { return this.dataset.classes; }
+  get length(): number {
+    return this.indices.length;
+  }
+  get classes(): readonly string[] {
+    return this.dataset.classes;
+  }
   get(i: number): Sample {
     checkIndex(i, this.indices.length, 'Subset');
     return this.dataset.get(this.indices[i]);

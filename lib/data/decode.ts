@@ -17,8 +17,16 @@ export async function decodeImage(src: string | Uint8Array): Promise<RawImage> {
   const what = typeof src === 'string' ? src : `<${src.length} encoded bytes>`;
   try {
     const { data, info } = await sharp(src, { failOn: 'warning', sequentialRead: true })
-      .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    const img: RawImage = { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const img: RawImage = {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+    };
     return toChannels(img, 3);
   } catch (e) {
     throw new Error(`cannot decode image ${what}: ${(e as Error).message}`);

@@ -32,11 +32,14 @@ export function locateFashionMnist(split: 'train' | 'test', root?: string): { im
   const dirs = candidates(root);
   for (const dir of dirs) {
     const found = (stem: string) => [join(dir, stem), join(dir, `${stem}.gz`)].find((p) => existsSync(p));
-    const images = found(`${prefix}-images-idx3-ubyte`), labels = found(`${prefix}-labels-idx1-ubyte`);
+    const images = found(`${prefix}-images-idx3-ubyte`),
+      labels = found(`${prefix}-labels-idx1-ubyte`);
     if (images && labels) return { images, labels };
   }
-  throw new Error(`Fashion-MNIST (${split}) not found: looked for ${prefix}-images-idx3-ubyte[.gz] and ${prefix}-labels-idx1-ubyte[.gz] in ${dirs.join(', ')}. ` +
-    `Install Debian's package (sudo apt-get install dataset-fashion-mnist), or pass the folder that holds the files as root.`);
+  throw new Error(
+    `Fashion-MNIST (${split}) not found: looked for ${prefix}-images-idx3-ubyte[.gz] and ${prefix}-labels-idx1-ubyte[.gz] in ${dirs.join(', ')}. ` +
+      `Install Debian's package (sudo apt-get install dataset-fashion-mnist), or pass the folder that holds the files as root.`,
+  );
 }
 
 export class FashionMnist implements Dataset {
@@ -53,9 +56,12 @@ export class FashionMnist implements Dataset {
     this.split = opts.split ?? 'train';
     if (this.split !== 'train' && this.split !== 'test') throw new TypeError(`FashionMnist: split must be 'train' or 'test', got '${this.split}'`);
     this.files = locateFashionMnist(this.split, opts.root);
-    const img = readIdx(this.files.images), lab = readIdx(this.files.labels);
-    if (img.dtype !== 'uint8' || img.shape.length !== 3) throw new Error(`${this.files.images}: expected uint8 (N, H, W) images, got ${img.dtype} [${img.shape.join(', ')}]`);
-    if (lab.dtype !== 'uint8' || lab.shape.length !== 1) throw new Error(`${this.files.labels}: expected uint8 (N) labels, got ${lab.dtype} [${lab.shape.join(', ')}]`);
+    const img = readIdx(this.files.images),
+      lab = readIdx(this.files.labels);
+    if (img.dtype !== 'uint8' || img.shape.length !== 3)
+      throw new Error(`${this.files.images}: expected uint8 (N, H, W) images, got ${img.dtype} [${img.shape.join(', ')}]`);
+    if (lab.dtype !== 'uint8' || lab.shape.length !== 1)
+      throw new Error(`${this.files.labels}: expected uint8 (N) labels, got ${lab.dtype} [${lab.shape.join(', ')}]`);
     if (img.shape[0] !== lab.shape[0]) throw new Error(`Fashion-MNIST ${this.split}: ${img.shape[0]} images but ${lab.shape[0]} labels`);
     for (const l of lab.data as Uint8Array) if (l >= 10) throw new Error(`${this.files.labels}: label ${l} outside [0, 10)`);
     [, this.height, this.width] = img.shape;
@@ -63,7 +69,9 @@ export class FashionMnist implements Dataset {
     this.labels = lab.data as Uint8Array;
   }
 
-  get length(): number { return this.labels.length; }
+  get length(): number {
+    return this.labels.length;
+  }
 
   /** Image i as a fresh 28×28×1 RawImage, and its label. */
   get(i: number): Sample {

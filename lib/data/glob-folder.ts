@@ -20,7 +20,10 @@ export class GlobImageFolder implements Dataset {
   readonly files: readonly string[];
   readonly labels: Uint32Array;
 
-  constructor(readonly root: string, opts: GlobFolderOptions = {}) {
+  constructor(
+    readonly root: string,
+    opts: GlobFolderOptions = {},
+  ) {
     const patterns = opts.patterns ?? [`**/*.{${IMAGE_EXTENSIONS.map((e) => e.slice(1)).join(',')}}`];
     const rel = fg.sync(patterns, { cwd: root, caseSensitiveMatch: false, onlyFiles: true, followSymbolicLinks: true, dot: false }).sort(byCodePoint);
     if (rel.length === 0) throw new Error(`GlobImageFolder: no image matching ${patterns.join(' ')} under ${root}`);
@@ -37,7 +40,9 @@ export class GlobImageFolder implements Dataset {
     }
   }
 
-  get length(): number { return this.files.length; }
+  get length(): number {
+    return this.files.length;
+  }
 
   get(i: number): Sample {
     checkIndex(i, this.files.length, 'GlobImageFolder');

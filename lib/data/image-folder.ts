@@ -11,13 +11,21 @@ const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function isDir(dir: string, e: Dirent): boolean {
   if (e.isDirectory()) return true;
   if (!e.isSymbolicLink()) return false;
-  try { return statSync(join(dir, e.name)).isDirectory(); } catch { return false; }
+  try {
+    return statSync(join(dir, e.name)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function isFile(dir: string, e: Dirent): boolean {
   if (e.isFile()) return true;
   if (!e.isSymbolicLink()) return false;
-  try { return statSync(join(dir, e.name)).isFile(); } catch { return false; }
+  try {
+    return statSync(join(dir, e.name)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Python's sorted(os.walk(top, followlinks=True)) flattened to sorted files per folder. */
@@ -25,7 +33,13 @@ function walkSorted(top: string, accept: (name: string) => boolean): string[] {
   const folders: [string, string[]][] = [];
   const visit = (dir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true });
-    folders.push([dir, entries.filter((e) => isFile(dir, e) && accept(e.name)).map((e) => e.name).sort(byCodePoint)]);
+    folders.push([
+      dir,
+      entries
+        .filter((e) => isFile(dir, e) && accept(e.name))
+        .map((e) => e.name)
+        .sort(byCodePoint),
+    ]);
     for (const e of entries) if (isDir(dir, e)) visit(join(dir, e.name));
   };
   visit(top);
@@ -46,10 +60,20 @@ export class ImageFolder implements Dataset {
   /** [path, label] in torchvision's order. */
   readonly samples: readonly (readonly [string, number])[];
 
-  constructor(readonly root: string, opts: ImageFolderOptions = {}) {
+  constructor(
+    readonly root: string,
+    opts: ImageFolderOptions = {},
+  ) {
     let entries: Dirent[];
-    try { entries = readdirSync(root, { withFileTypes: true }); } catch (e) { throw new Error(`ImageFolder: cannot list ${root}: ${(e as Error).message}`); }
-    this.classes = entries.filter((e) => isDir(root, e)).map((e) => e.name).sort(byCodePoint);
+    try {
+      entries = readdirSync(root, { withFileTypes: true });
+    } catch (e) {
+      throw new Error(`ImageFolder: cannot list ${root}: ${(e as Error).message}`);
+    }
+    this.classes = entries
+      .filter((e) => isDir(root, e))
+      .map((e) => e.name)
+      .sort(byCodePoint);
     if (this.classes.length === 0) throw new Error(`ImageFolder: no class folder in ${root} (expected ${root}/<class>/<images>)`);
     this.classToIdx = new Map(this.classes.map((c, i) => [c, i]));
     const accept = opts.isValidFile ?? hasImageExtension;
@@ -61,11 +85,15 @@ export class ImageFolder implements Dataset {
       for (const f of files) samples.push([f, label]);
     });
     if (empty.length > 0 && !opts.allowEmpty)
-      throw new Error(`ImageFolder: no image in class folder(s) ${empty.slice(0, 5).join(', ')}${empty.length > 5 ? ', …' : ''} of ${root} (extensions ${IMAGE_EXTENSIONS.join(' ')})`);
+      throw new Error(
+        `ImageFolder: no image in class folder(s) ${empty.slice(0, 5).join(', ')}${empty.length > 5 ? ', …' : ''} of ${root} (extensions ${IMAGE_EXTENSIONS.join(' ')})`,
+      );
     this.samples = samples;
   }
 
-  get length(): number { return this.samples.length; }
+  get length(): number {
+    return this.samples.length;
+  }
 
   get(i: number): Sample {
     checkIndex(i, this.samples.length, 'ImageFolder');

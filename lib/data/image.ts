@@ -1,6 +1,6 @@
 // Image files ↔ tensors: decode with sharp into uint8 (3, H, W), ADM's centre crop, PNG writing.
 import sharp from 'sharp';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { tensor } from '../core/creation.js';
 import { scope } from '../core/scope.js';
 import type { RawImage } from './raw-image.js';
@@ -23,10 +23,14 @@ export async function readImage(path: string): Promise<Tensor> {
 }
 
 /** uint8 (…, H, W) → float32 in [0, 1] (torchvision's ToTensor scaling). */
-export function toUnitFloat(img: Tensor): Tensor { return scope(() => img.float().div(255)); }
+export function toUnitFloat(img: Tensor): Tensor {
+  return scope(() => img.float().div(255));
+}
 
 /** float in [0, 1] → uint8, rounding as PIL/torchvision do (clamped). */
-export function toUint8(img: Tensor): Tensor { return scope(() => img.mul(255).add(0.5).clamp(0, 255).floor().to('uint8')); }
+export function toUint8(img: Tensor): Tensor {
+  return scope(() => img.mul(255).add(0.5).clamp(0, 255).floor().to('uint8'));
+}
 
 /**
  * ADM's center_crop_arr on a uint8 (3, H, W) image (box halving, Pillow's bicubic, centre crop),
@@ -42,17 +46,24 @@ export async function writePng(path: string, img: Tensor): Promise<void> {
   const [h, w, c] = u8.shape;
   const data = Buffer.from((u8.toTypedArray() as Uint8Array).buffer);
   u8.dispose();
-  await sharp(data, { raw: { width: w, height: h, channels: c as 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width: w, height: h, channels: c as 3 } })
+    .png()
+    .toFile(path);
 }
 
 /** A RawImage (H, W, C bytes, as sharp/PIL hold them) as a uint8 tensor (C, H, W). */
 export function rawToTensor(img: RawImage): Tensor {
-  return scope(() => tensor(img.data, { shape: [img.height, img.width, img.channels] }).permute(2, 0, 1).contiguous());
+  return scope(() =>
+    tensor(img.data, { shape: [img.height, img.width, img.channels] })
+      .permute(2, 0, 1)
+      .contiguous(),
+  );
 }
 
 /** A uint8 (C, H, W) tensor as a RawImage. */
 export function tensorToRaw(img: Tensor): RawImage {
-  if (img.dtype !== 'uint8' || img.ndim !== 3) throw new TypeError(`tensorToRaw: expected a uint8 (C, H, W) tensor, got ${img.dtype} [${img.shape.join(', ')}]`);
+  if (img.dtype !== 'uint8' || img.ndim !== 3)
+    throw new TypeError(`tensorToRaw: expected a uint8 (C, H, W) tensor, got ${img.dtype} [${img.shape.join(', ')}]`);
   const [c, h, w] = img.shape;
   const hwc = scope(() => img.permute(1, 2, 0).contiguous());
   const data = hwc.toTypedArray() as Uint8Array;

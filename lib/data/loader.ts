@@ -9,7 +9,7 @@
 // Ownership: the images and labels tensors of each batch belong to the consumer, outside every
 // scope (torch.keep): free them after use (torch.dispose(batch.images, batch.labels)).
 import { Worker } from 'node:worker_threads';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { tensor } from '../core/creation.js';
 import { scope, keep } from '../core/scope.js';
 import { toUnitFloat } from './image.js';
@@ -60,21 +60,42 @@ export interface Batch {
   batch: number;
 }
 
-export interface UnreadableFile { index: number; source: string; message: string }
-
-export class UnreadableDataError extends Error {
-  constructor(message: string, readonly files: UnreadableFile[]) { super(message); this.name = 'UnreadableDataError'; }
+export interface UnreadableFile {
+  index: number;
+  source: string;
+  message: string;
 }
 
-interface PendingJob { resolve: (r: JobResult) => void; reject: (e: Error) => void; slot: WorkerSlot }
-interface WorkerSlot { worker: Worker; inflight: number; dead: Error | null }
+export class UnreadableDataError extends Error {
+  constructor(
+    message: string,
+    readonly files: UnreadableFile[],
+  ) {
+    super(message);
+    this.name = 'UnreadableDataError';
+  }
+}
+
+interface PendingJob {
+  resolve: (r: JobResult) => void;
+  reject: (e: Error) => void;
+  slot: WorkerSlot;
+}
+interface WorkerSlot {
+  worker: Worker;
+  inflight: number;
+  dead: Error | null;
+}
 
 /** The parent's node flags minus those a worker refuses (--input-type, for `node -e` parents). */
 function workerExecArgv(): string[] {
   const out: string[] = [];
   const a = process.execArgv;
   for (let i = 0; i < a.length; i++) {
-    if (a[i] === '--input-type') { i++; continue; }
+    if (a[i] === '--input-type') {
+      i++;
+      continue;
+    }
     if (a[i].startsWith('--input-type=')) continue;
     out.push(a[i]);
   }
@@ -98,15 +119,25 @@ class WorkerPool {
         if (!job) return;
         this.jobs.delete(m.id);
         this.settle(slot);
-        if (m.error) { const e = new Error(m.error.message); e.stack = m.error.stack; job.reject(e); } else job.resolve(m.res!);
+        if (m.error) {
+          const e = new Error(m.error.message);
+          e.stack = m.error.stack;
+          job.reject(e);
+        } else job.resolve(m.res!);
       });
       const fail = (e: Error) => {
         slot.dead ??= e;
-        for (const [id, job] of this.jobs) if (job.slot === slot) { this.jobs.delete(id); job.reject(e); }
+        for (const [id, job] of this.jobs)
+          if (job.slot === slot) {
+            this.jobs.delete(id);
+            job.reject(e);
+          }
         slot.inflight = 0;
       };
       worker.on('error', (e) => fail(new Error(`DataLoader worker ${i} failed: ${e.message}`)));
-      worker.on('exit', (code) => { if (!this.closing) fail(new Error(`DataLoader worker ${i} exited (code ${code})`)); });
+      worker.on('exit', (code) => {
+        if (!this.closing) fail(new Error(`DataLoader worker ${i} exited (code ${code})`));
+      });
       this.slots.push(slot);
     }
   }
@@ -149,7 +180,11 @@ function portable(s: Sample): string | Sample['image'] {
 
 const firstLine = (m: string) => m.split('\n', 1)[0];
 
-interface Assembled { res: JobResult; indices: number[]; labels: number[] }
+interface Assembled {
+  res: JobResult;
+  indices: number[];
+  labels: number[];
+}
 
 export class DataLoader implements AsyncIterable<Batch> {
   readonly sampler: DistributedSampler;
@@ -169,8 +204,12 @@ export class DataLoader implements AsyncIterable<Batch> {
   private active = false;
   private bad = new Map<number, UnreadableFile>();
 
-  constructor(readonly dataset: Dataset, opts: DataLoaderOptions) {
-    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
+  constructor(
+    readonly dataset: Dataset,
+    opts: DataLoaderOptions,
+  ) {
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1)
+      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
     this.batchSize = opts.batchSize;
     this.transform = { ...opts.transform };
     normalizeSpec(this.transform);
@@ -180,10 +219,17 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (!Number.isInteger(this.numWorkers) || this.numWorkers < 0) throw new RangeError(`DataLoader: numWorkers must be ≥ 0, got ${this.numWorkers}`);
     this.prefetch = opts.prefetch ?? Math.max(2, 2 * this.numWorkers);
     if (!Number.isInteger(this.prefetch) || this.prefetch < 1) throw new RangeError(`DataLoader: prefetch must be ≥ 1, got ${this.prefetch}`);
-    this.sampler = opts.sampler ?? new DistributedSampler(dataset.length, {
-      shuffle: opts.shuffle, seed: opts.seed, rank: opts.rank, worldSize: opts.worldSize, dropLast: opts.shardDropLast,
-    } satisfies SamplerOptions);
-    if (this.sampler.length !== dataset.length) throw new RangeError(`DataLoader: the sampler covers ${this.sampler.length} samples, the dataset has ${dataset.length}`);
+    this.sampler =
+      opts.sampler ??
+      new DistributedSampler(dataset.length, {
+        shuffle: opts.shuffle,
+        seed: opts.seed,
+        rank: opts.rank,
+        worldSize: opts.worldSize,
+        dropLast: opts.shardDropLast,
+      } satisfies SamplerOptions);
+    if (this.sampler.length !== dataset.length)
+      throw new RangeError(`DataLoader: the sampler covers ${this.sampler.length} samples, the dataset has ${dataset.length}`);
     this.seed = opts.seed ?? this.sampler.seed;
     this.output = opts.output ?? 'float32';
     this.maxUnreadable = opts.maxUnreadableFraction ?? 0.01;
@@ -193,12 +239,20 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   /** Batches per epoch (this rank). */
-  get numBatches(): number { return this.sampler.numBatches(this.batchSize, this.dropLast); }
-  get length(): number { return this.numBatches; }
+  get numBatches(): number {
+    return this.sampler.numBatches(this.batchSize, this.dropLast);
+  }
+  get length(): number {
+    return this.numBatches;
+  }
 
   /** Distinct unreadable files met so far (for the log). */
-  get unreadableCount(): number { return this.bad.size; }
-  get unreadable(): UnreadableFile[] { return [...this.bad.values()]; }
+  get unreadableCount(): number {
+    return this.bad.size;
+  }
+  get unreadable(): UnreadableFile[] {
+    return [...this.bad.values()];
+  }
 
   private run(req: JobRequest): Promise<JobResult> {
     if (this.numWorkers === 0) return runJob(req);
@@ -228,9 +282,15 @@ export class DataLoader implements AsyncIterable<Batch> {
     const limit = this.maxUnreadable * this.sampler.numSamples;
     this.warn(`skipping unreadable image ${f.source}: ${firstLine(f.message)} (${this.bad.size} unreadable so far)`);
     if (this.bad.size > limit) {
-      const pct = (100 * this.bad.size / this.sampler.numSamples).toFixed(2);
-      const list = [...this.bad.values()].slice(0, 5).map((b) => `  ${b.source}: ${firstLine(b.message)}`).join('\n');
-      throw new UnreadableDataError(`${this.bad.size} of ${this.sampler.numSamples} images are unreadable (${pct}%), more than the ${100 * this.maxUnreadable}% allowed; first ones:\n${list}`, this.unreadable);
+      const pct = ((100 * this.bad.size) / this.sampler.numSamples).toFixed(2);
+      const list = [...this.bad.values()]
+        .slice(0, 5)
+        .map((b) => `  ${b.source}: ${firstLine(b.message)}`)
+        .join('\n');
+      throw new UnreadableDataError(
+        `${this.bad.size} of ${this.sampler.numSamples} images are unreadable (${pct}%), more than the ${100 * this.maxUnreadable}% allowed; first ones:\n${list}`,
+        this.unreadable,
+      );
     }
   }
 
@@ -247,10 +307,16 @@ export class DataLoader implements AsyncIterable<Batch> {
         if (this.bad.has(cand)) continue;
         const { items, labels } = this.items([cand], step);
         const r = await this.run({ spec: this.transform, seed: this.seed, epoch, items, decodeConcurrency: 1 });
-        if (r.failures.length > 0) { this.recordUnreadable(r.failures[0]); continue; }
+        if (r.failures.length > 0) {
+          this.recordUnreadable(r.failures[0]);
+          continue;
+        }
         const per = r.data!.length;
-        if (a.res.data === null) { a.res.data = new Uint8Array(a.indices.length * per); a.res.viewShape = r.viewShape; }
-        else if (r.viewShape!.some((s, d) => s !== a.res.viewShape![d])) throw new Error(`stand-in sample ${cand} has view shape [${r.viewShape!.join(', ')}], the batch [${a.res.viewShape!.join(', ')}]`);
+        if (a.res.data === null) {
+          a.res.data = new Uint8Array(a.indices.length * per);
+          a.res.viewShape = r.viewShape;
+        } else if (r.viewShape!.some((s, d) => s !== a.res.viewShape![d]))
+          throw new Error(`stand-in sample ${cand} has view shape [${r.viewShape!.join(', ')}], the batch [${a.res.viewShape!.join(', ')}]`);
         a.res.data.set(r.data!, f.pos * per);
         a.indices[f.pos] = cand;
         a.labels[f.pos] = labels[0];
@@ -266,7 +332,13 @@ export class DataLoader implements AsyncIterable<Batch> {
     const shape = this.views > 1 ? [n, v, c, h, w] : [n, c, h, w];
     const { images, labels } = scope(() => {
       const u8 = tensor(a.res.data!, { shape });
-      return { images: this.output === 'uint8' ? u8 : toUnitFloat(u8), labels: tensor(BigInt64Array.from(a.labels, (l) => BigInt(l)), { shape: [n] }) };
+      return {
+        images: this.output === 'uint8' ? u8 : toUnitFloat(u8),
+        labels: tensor(
+          BigInt64Array.from(a.labels, (l) => BigInt(l)),
+          { shape: [n] },
+        ),
+      };
     });
     return { images: keep(images), labels: keep(labels), indices: a.indices, epoch, batch: b };
   }
@@ -315,5 +387,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (pool) await pool.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> { await this.close(); }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

@@ -26,12 +26,15 @@ export interface Plot {
   points: [number, number][][];
 }
 
-const BLACK = [0, 0, 0], GREY = [0.85, 0.85, 0.85], CURVE = [0.1, 0.3, 0.85];
+const BLACK = [0, 0, 0],
+  GREY = [0.85, 0.85, 0.85],
+  CURVE = [0.1, 0.3, 0.85];
 const TEXT = 2; // font scale of titles and tick labels: 10 × 14 px glyphs
 
 /** The tick step among 1, 2, 5 × 10^n that gives about `target` intervals over `span`. */
 function niceStep(span: number, target = 4): number {
-  const raw = span / target, mag = 10 ** Math.floor(Math.log10(raw));
+  const raw = span / target,
+    mag = 10 ** Math.floor(Math.log10(raw));
   const f = raw / mag;
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
@@ -49,11 +52,14 @@ export function linePanels(xs: (number | string)[], panels: PlotPanel[], o: Plot
     const bad = p.values.find((v) => !Number.isFinite(v));
     if (bad !== undefined) throw new Error(`linePanels: panel '${p.title}' has a non-finite value (${bad})`);
   }
-  const PW = o.panelWidth ?? 400, PH = o.panelHeight ?? 300;
-  const W = PW * panels.length, H = PH;
+  const PW = o.panelWidth ?? 400,
+    PH = o.panelHeight ?? 300;
+  const W = PW * panels.length,
+    H = PH;
   const buf = new Float32Array(3 * H * W).fill(1);
   const px = (x: number, y: number, c: number[]) => {
-    x = Math.round(x); y = Math.round(y);
+    x = Math.round(x);
+    y = Math.round(y);
     if (x < 0 || y < 0 || x >= W || y >= H) return;
     for (let ch = 0; ch < 3; ch++) buf[ch * H * W + y * W + x] = c[ch];
   };
@@ -70,15 +76,28 @@ export function linePanels(xs: (number | string)[], panels: PlotPanel[], o: Plot
     for (let r = 0; r < height; r++) for (let q = 0; q < width; q++) if (mask[r * width + q]) px(x0 + q, y + r, BLACK);
   };
 
-  const left = 70, right = 20, top = 34, bottom = 56; // room for tick labels, the title and the x label
+  const left = 70,
+    right = 20,
+    top = 34,
+    bottom = 56; // room for tick labels, the title and the x label
   const points = panels.map((p, pi) => {
-    const ox = pi * PW, x0 = ox + left, x1 = ox + PW - right, y0 = top, y1 = PH - bottom;
-    let lo = Math.min(...p.values), hi = Math.max(...p.values);
-    if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
+    const ox = pi * PW,
+      x0 = ox + left,
+      x1 = ox + PW - right,
+      y0 = top,
+      y1 = PH - bottom;
+    let lo = Math.min(...p.values),
+      hi = Math.max(...p.values);
+    if (hi - lo < 1e-9) {
+      lo -= 0.5;
+      hi += 0.5;
+    }
     const step = niceStep(hi - lo);
-    lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
+    lo = Math.floor(lo / step) * step;
+    hi = Math.ceil(hi / step) * step;
     const yOf = (v: number) => y1 - ((v - lo) / (hi - lo)) * (y1 - y0);
-    const inset = 24, xOf = (i: number) => (xs.length === 1 ? (x0 + x1) / 2 : x0 + inset + (i * (x1 - x0 - 2 * inset)) / (xs.length - 1));
+    const inset = 24,
+      xOf = (i: number) => (xs.length === 1 ? (x0 + x1) / 2 : x0 + inset + (i * (x1 - x0 - 2 * inset)) / (xs.length - 1));
     const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
     for (let v = lo, n = 0; v <= hi + step / 2 && n < 50; v += step, n++) {
       const y = yOf(v);
@@ -88,7 +107,10 @@ export function linePanels(xs: (number | string)[], panels: PlotPanel[], o: Plot
     }
     line(x0, y0, x0, y1, BLACK, 2);
     line(x0, y1, x1, y1, BLACK, 2);
-    xs.forEach((x, i) => { line(xOf(i), y1, xOf(i), y1 + 5, BLACK); text(String(x), xOf(i), y1 + 9, TEXT, 'centre'); });
+    xs.forEach((x, i) => {
+      line(xOf(i), y1, xOf(i), y1 + 5, BLACK);
+      text(String(x), xOf(i), y1 + 9, TEXT, 'centre');
+    });
     if (o.xLabel) text(o.xLabel, (x0 + x1) / 2, y1 + 30, TEXT, 'centre');
     text(p.title, (x0 + x1) / 2, 10, TEXT, 'centre');
     const pts = p.values.map((v, i) => [Math.round(xOf(i)), Math.round(yOf(v))] as [number, number]);

@@ -3,8 +3,10 @@
 // or worker decodes it and whether or not the run was resumed. Torch-free.
 
 function fmix32(h: number): number {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -14,7 +16,8 @@ function mixKeys(keys: readonly number[], salt: number): number {
   let h = fmix32(0x9e3779b9 ^ salt);
   for (const k of keys) {
     if (!Number.isSafeInteger(k)) throw new RangeError(`rng key must be a safe integer, got ${k}`);
-    const lo = k >>> 0, hi = Math.floor(k / 0x100000000) >>> 0;
+    const lo = k >>> 0,
+      hi = Math.floor(k / 0x100000000) >>> 0;
     h = fmix32(Math.imul(h ^ lo, 0xcc9e2d51) + 0x1b873593);
     h = fmix32(Math.imul(h ^ hi, 0xcc9e2d51) + 0xe6546b64);
   }
@@ -22,10 +25,16 @@ function mixKeys(keys: readonly number[], salt: number): number {
 }
 
 export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
   /** A generator determined by the keys alone. */
   constructor(...keys: number[]) {
-    this.a = mixKeys(keys, 1); this.b = mixKeys(keys, 2); this.c = mixKeys(keys, 3); this.d = 1;
+    this.a = mixKeys(keys, 1);
+    this.b = mixKeys(keys, 2);
+    this.c = mixKeys(keys, 3);
+    this.d = 1;
     for (let i = 0; i < 12; i++) this.next();
   }
   /** A uniform uint32 (sfc32). */
@@ -39,13 +48,16 @@ export class Rng {
     return t;
   }
   /** Uniform in [0, 1) with 53 random bits. */
-  random(): number { return ((this.next() >>> 5) * 67108864 + (this.next() >>> 6)) / 9007199254740992; }
+  random(): number {
+    return ((this.next() >>> 5) * 67108864 + (this.next() >>> 6)) / 9007199254740992;
+  }
   /** Uniform integer in [0, n) (unbiased). */
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > 0x100000000) throw new RangeError(`Rng.int: n must be in [1, 2^32], got ${n}`);
     const limit = 0x100000000 - (0x100000000 % n);
     let v: number;
-    do v = this.next(); while (v >= limit);
+    do v = this.next();
+    while (v >= limit);
     return v % n;
   }
 }

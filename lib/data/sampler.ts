@@ -17,9 +17,19 @@ export interface SamplerOptions {
 }
 
 /** Where a run stands: the epoch and the index of the next batch to hand out. */
-export interface SamplerPosition { epoch: number; batch: number }
+export interface SamplerPosition {
+  epoch: number;
+  batch: number;
+}
 
-export interface SamplerState extends SamplerPosition { seed: number; length: number; rank: number; worldSize: number; shuffle: boolean; dropLast: boolean }
+export interface SamplerState extends SamplerPosition {
+  seed: number;
+  length: number;
+  rank: number;
+  worldSize: number;
+  shuffle: boolean;
+  dropLast: boolean;
+}
 
 export class DistributedSampler {
   readonly length: number;
@@ -45,16 +55,18 @@ export class DistributedSampler {
     this.dropLast = opts.dropLast ?? false;
     if (!Number.isInteger(length) || length <= 0) throw new RangeError(`DistributedSampler: length must be a positive integer, got ${length}`);
     if (!Number.isInteger(this.worldSize) || this.worldSize < 1) throw new RangeError(`DistributedSampler: worldSize must be ≥ 1, got ${this.worldSize}`);
-    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) throw new RangeError(`DistributedSampler: rank ${this.rank} outside [0, ${this.worldSize})`);
+    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize)
+      throw new RangeError(`DistributedSampler: rank ${this.rank} outside [0, ${this.worldSize})`);
     if (!Number.isSafeInteger(this.seed)) throw new RangeError(`DistributedSampler: seed must be an integer, got ${this.seed}`);
-    this.numSamples = this.dropLast && length % this.worldSize !== 0
-      ? Math.ceil((length - this.worldSize) / this.worldSize)
-      : Math.ceil(length / this.worldSize);
+    this.numSamples =
+      this.dropLast && length % this.worldSize !== 0 ? Math.ceil((length - this.worldSize) / this.worldSize) : Math.ceil(length / this.worldSize);
     if (this.numSamples === 0) throw new RangeError(`DistributedSampler: ${length} samples leave none for ${this.worldSize} ranks with dropLast`);
     this.totalSize = this.numSamples * this.worldSize;
   }
 
-  get epoch(): number { return this.position.epoch; }
+  get epoch(): number {
+    return this.position.epoch;
+  }
 
   /** Starts epoch e at its first batch (what DistributedSampler.set_epoch does, plus the position). */
   setEpoch(epoch: number): void {
@@ -68,7 +80,11 @@ export class DistributedSampler {
     this.gen ??= new Generator();
     this.gen.manualSeed(this.seed + epoch);
     const t = randperm(this.length, { generator: this.gen });
-    try { return Array.from(t.toTypedArray() as BigInt64Array, Number); } finally { t.dispose(); }
+    try {
+      return Array.from(t.toTypedArray() as BigInt64Array, Number);
+    } finally {
+      t.dispose();
+    }
   }
 
   /** This rank's indices for epoch e (default: the current epoch), as DistributedSampler.__iter__. */
@@ -103,14 +119,23 @@ export class DistributedSampler {
 
   /** For checkpoints: the position and what it depends on. */
   state(): SamplerState {
-    return { ...this.position, seed: this.seed, length: this.length, rank: this.rank, worldSize: this.worldSize, shuffle: this.shuffle, dropLast: this.dropLast };
+    return {
+      ...this.position,
+      seed: this.seed,
+      length: this.length,
+      rank: this.rank,
+      worldSize: this.worldSize,
+      shuffle: this.shuffle,
+      dropLast: this.dropLast,
+    };
   }
 
   /** Resumes at a saved position (the order settings must agree; rank may differ only with the same world size). */
   loadState(s: SamplerPosition & Partial<SamplerState>): void {
     for (const k of ['seed', 'length', 'worldSize', 'shuffle', 'dropLast'] as const)
       if (s[k] !== undefined && s[k] !== this[k]) throw new Error(`sampler state: saved ${k} ${s[k]} differs from this sampler's ${this[k]}`);
-    if (!Number.isSafeInteger(s.epoch) || s.epoch < 0 || !Number.isSafeInteger(s.batch) || s.batch < 0) throw new RangeError(`sampler state: bad position (${s.epoch}, ${s.batch})`);
+    if (!Number.isSafeInteger(s.epoch) || s.epoch < 0 || !Number.isSafeInteger(s.batch) || s.batch < 0)
+      throw new RangeError(`sampler state: bad position (${s.epoch}, ${s.batch})`);
     this.position = { epoch: s.epoch, batch: s.batch };
   }
 }

@@ -8,7 +8,8 @@ import { Subset, type Dataset } from './dataset.js';
 /** random_split(dataset, lengths, generator=torch.Generator().manual_seed(seed)). */
 export function randomSplit(dataset: Dataset, lengths: readonly number[], seed: number): Subset[] {
   const total = lengths.reduce((a, b) => a + b, 0);
-  if (lengths.some((l) => !Number.isInteger(l) || l < 0)) throw new RangeError(`randomSplit: lengths must be non-negative integers, got [${lengths.join(', ')}]`);
+  if (lengths.some((l) => !Number.isInteger(l) || l < 0))
+    throw new RangeError(`randomSplit: lengths must be non-negative integers, got [${lengths.join(', ')}]`);
   if (total !== dataset.length) throw new RangeError(`randomSplit: lengths sum to ${total}, the dataset has ${dataset.length}`);
   const g = new Generator().manualSeed(seed);
   const t = randperm(total, { generator: g });
@@ -16,7 +17,10 @@ export function randomSplit(dataset: Dataset, lengths: readonly number[], seed: 
   t.dispose();
   const out: Subset[] = [];
   let offset = 0;
-  for (const l of lengths) { out.push(new Subset(dataset, perm.slice(offset, offset + l))); offset += l; }
+  for (const l of lengths) {
+    out.push(new Subset(dataset, perm.slice(offset, offset + l)));
+    offset += l;
+  }
   return out;
 }
 

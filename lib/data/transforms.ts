@@ -28,7 +28,8 @@ export interface TransformSpec {
 /** Checks a spec and fills its defaults. */
 export function normalizeSpec(spec: TransformSpec): Required<Omit<TransformSpec, 'size' | 'channels'>> & Pick<TransformSpec, 'size' | 'channels'> {
   if (!AUGMENTATIONS.includes(spec.aug)) throw new TypeError(`unknown augmentation '${spec.aug}' (one of ${AUGMENTATIONS.join(', ')})`);
-  if (spec.size !== undefined && (!Number.isInteger(spec.size) || spec.size <= 0)) throw new RangeError(`transform size must be a positive integer, got ${spec.size}`);
+  if (spec.size !== undefined && (!Number.isInteger(spec.size) || spec.size <= 0))
+    throw new RangeError(`transform size must be a positive integer, got ${spec.size}`);
   if (spec.aug !== 'none' && spec.size === undefined) throw new TypeError(`augmentation '${spec.aug}' needs a size`);
   if (spec.channels !== undefined && spec.channels !== 1 && spec.channels !== 3) throw new RangeError(`channels must be 1 or 3, got ${spec.channels}`);
   const split = spec.split ?? 'train';
@@ -49,9 +50,15 @@ export function numViews(spec: TransformSpec): number {
 export function fiveCrop(img: RawImage, size: number): RawImage[] {
   const { width: w, height: h } = img;
   if (size > w || size > h) throw new RangeError(`five_crop: ${size} larger than a ${h}×${w} image`);
-  const top = roundHalfEven((h - size) / 2), left = roundHalfEven((w - size) / 2);
-  return [crop(img, 0, 0, size, size), crop(img, 0, w - size, size, size), crop(img, h - size, 0, size, size),
-    crop(img, h - size, w - size, size, size), crop(img, top, left, size, size)];
+  const top = roundHalfEven((h - size) / 2),
+    left = roundHalfEven((w - size) / 2);
+  return [
+    crop(img, 0, 0, size, size),
+    crop(img, 0, w - size, size, size),
+    crop(img, h - size, 0, size, size),
+    crop(img, h - size, w - size, size, size),
+    crop(img, top, left, size, size),
+  ];
 }
 
 /** torchvision ten_crop (vertical_flip=False): five_crop(img) then five_crop(hflip(img)). */
@@ -62,7 +69,8 @@ export function tenCrop(img: RawImage, size: number): RawImage[] {
 /** Resize(size, bicubic) → RandomCrop(size) → RandomHorizontalFlip(0.5). */
 function randCrop(img: RawImage, size: number, rng: Rng): RawImage {
   const r = resizeShort(img, size, 'bicubic');
-  const i = rng.int(r.height - size + 1), j = rng.int(r.width - size + 1);
+  const i = rng.int(r.height - size + 1),
+    j = rng.int(r.width - size + 1);
   const c = crop(r, i, j, size, size);
   return rng.random() < 0.5 ? hflip(c) : c;
 }

@@ -3,12 +3,12 @@
 // One module shared by every model in the project (the tokenizer's DiT decoder, the DDPM variant
 // of the AR head). Numerics follow upstream: schedule arrays in float64, gathered per timestep and
 // cast to float32, then combined in float32.
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { tensor, randn, randnLike } from '../core/creation.js';
 import { cat, where } from '../core/functions.js';
 import { scope, keep } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';
-import { Schedule } from './schedule.js';
+import type { Schedule } from './schedule.js';
 import { normalKl, discretizedGaussianLogLikelihood, meanFlat } from './losses.js';
 
 export type MeanType = 'epsilon' | 'start_x';
@@ -18,9 +18,18 @@ export type LossType = 'mse' | 'rescaled_mse';
 /** The denoiser: (x_t, original integer timesteps) → output (C or 2C channels). */
 export type ModelFn = (x: Tensor, t: Tensor) => Tensor;
 
-export interface DiffusionOptions { meanType?: MeanType; varType?: VarType; lossType?: LossType }
+export interface DiffusionOptions {
+  meanType?: MeanType;
+  varType?: VarType;
+  lossType?: LossType;
+}
 
-export interface MeanVariance { mean: Tensor; variance: Tensor; logVariance: Tensor; predXstart: Tensor }
+export interface MeanVariance {
+  mean: Tensor;
+  variance: Tensor;
+  logVariance: Tensor;
+  predXstart: Tensor;
+}
 
 export interface SampleLoopOptions {
   /** Initial noise x_T (default: randn of `shape`). */
@@ -46,13 +55,18 @@ export class GaussianDiffusion {
   /** Schedule tables as tensors, by name and device (one copy per device used). */
   private readonly cache = new Map<string, Tensor>();
 
-  constructor(readonly schedule: Schedule, o: DiffusionOptions = {}) {
+  constructor(
+    readonly schedule: Schedule,
+    o: DiffusionOptions = {},
+  ) {
     this.meanType = o.meanType ?? 'epsilon';
     this.varType = o.varType ?? 'learned_range';
     this.lossType = o.lossType ?? 'mse';
   }
 
-  get numTimesteps(): number { return this.schedule.numTimesteps; }
+  get numTimesteps(): number {
+    return this.schedule.numTimesteps;
+  }
 
   /** arr[t] as float32, shaped (B, 1, 1, ...) to broadcast against `like`. */
   extract(name: keyof Schedule | 'fixedLargeVariance' | 'fixedLargeLogVariance', t: Tensor, like: Tensor): Tensor {
@@ -62,7 +76,12 @@ export class GaussianDiffusion {
       table = keep(tensor(this.array(name), { dtype: 'float64', device: t.device }));
       this.cache.set(key, table);
     }
-    return scope(() => table!.indexSelect(0, t).float().reshape([t.shape[0], ...Array(like.ndim - 1).fill(1)]));
+    return scope(() =>
+      table!
+        .indexSelect(0, t)
+        .float()
+        .reshape([t.shape[0], ...Array(like.ndim - 1).fill(1)]),
+    );
   }
 
   private array(name: string): Float64Array {
@@ -96,7 +115,8 @@ export class GaussianDiffusion {
   qSample(xStart: Tensor, t: Tensor, noise?: Tensor): Tensor {
     return scope(() => {
       const n = noise ?? randnLike(xStart);
-      return this.extract('sqrtAlphasCumprod', t, xStart).mul(xStart)
+      return this.extract('sqrtAlphasCumprod', t, xStart)
+        .mul(xStart)
         .add(this.extract('sqrtOneMinusAlphasCumprod', t, xStart).mul(n));
     });
   }
@@ -104,18 +124,29 @@ export class GaussianDiffusion {
   /** Mean, variance and clipped log-variance of q(x_{t-1} | x_t, x_0). */
   qPosteriorMeanVariance(xStart: Tensor, xT: Tensor, t: Tensor): { mean: Tensor; variance: Tensor; logVarianceClipped: Tensor } {
     return scope(() => ({
-      mean: this.extract('posteriorMeanCoef1', t, xT).mul(xStart).add(this.extract('posteriorMeanCoef2', t, xT).mul(xT)),
+      mean: this.extract('posteriorMeanCoef1', t, xT)
+        .mul(xStart)
+        .add(this.extract('posteriorMeanCoef2', t, xT).mul(xT)),
       variance: this.extract('posteriorVariance', t, xT),
       logVarianceClipped: this.extract('posteriorLogVarianceClipped', t, xT),
     }));
   }
 
   predictXstartFromEps(xT: Tensor, t: Tensor, eps: Tensor): Tensor {
-    return scope(() => this.extract('sqrtRecipAlphasCumprod', t, xT).mul(xT).sub(this.extract('sqrtRecipm1AlphasCumprod', t, xT).mul(eps)));
+    return scope(() =>
+      this.extract('sqrtRecipAlphasCumprod', t, xT)
+        .mul(xT)
+        .sub(this.extract('sqrtRecipm1AlphasCumprod', t, xT).mul(eps)),
+    );
   }
 
   predictEpsFromXstart(xT: Tensor, t: Tensor, predXstart: Tensor): Tensor {
-    return scope(() => this.extract('sqrtRecipAlphasCumprod', t, xT).mul(xT).sub(predXstart).div(this.extract('sqrtRecipm1AlphasCumprod', t, xT)));
+    return scope(() =>
+      this.extract('sqrtRecipAlphasCumprod', t, xT)
+        .mul(xT)
+        .sub(predXstart)
+        .div(this.extract('sqrtRecipm1AlphasCumprod', t, xT)),
+    );
   }
 
   /** p(x_{t-1} | x_t) from a model output (t are respaced indices). */
@@ -152,12 +183,20 @@ export class GaussianDiffusion {
   }
 
   /** One ancestral step: mean + [t ≠ 0]·exp(½ log σ²)·noise. */
-  pSample(model: ModelFn, x: Tensor, t: Tensor, o: { noise?: Tensor; clipDenoised?: boolean; temperature?: number } = {}): { sample: Tensor; predXstart: Tensor } {
+  pSample(
+    model: ModelFn,
+    x: Tensor,
+    t: Tensor,
+    o: { noise?: Tensor; clipDenoised?: boolean; temperature?: number } = {},
+  ): { sample: Tensor; predXstart: Tensor } {
     return scope(() => {
       const out = this.pMeanVariance(model, x, t, o.clipDenoised ?? false);
       let noise = o.noise ?? randnLike(x);
       if (o.temperature !== undefined && o.temperature !== 1) noise = noise.mul(o.temperature);
-      const nonzero = t.ne(0).float().reshape([t.shape[0], ...Array(x.ndim - 1).fill(1)]);
+      const nonzero = t
+        .ne(0)
+        .float()
+        .reshape([t.shape[0], ...Array(x.ndim - 1).fill(1)]);
       const sample = out.mean.add(nonzero.mul(out.logVariance.mul(0.5).exp()).mul(noise));
       return { sample, predXstart: out.predXstart };
     });
@@ -165,7 +204,11 @@ export class GaussianDiffusion {
 
   /** Ancestral sampling from x_T ~ N(0, I) through every (respaced) step, under noGrad. */
   pSampleLoop(model: ModelFn, shape: number[], o: SampleLoopOptions = {}): Tensor {
-    return this.loop(shape, o, (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised, temperature: o.temperature }).sample);
+    return this.loop(
+      shape,
+      o,
+      (img, t, i) => this.pSample(model, img, t, { noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised, temperature: o.temperature }).sample,
+    );
   }
 
   /** One DDIM step (eta = 0: deterministic). */
@@ -178,7 +221,10 @@ export class GaussianDiffusion {
       const abarPrev = this.extract('alphasCumprodPrev', t, x);
       const sigma = abarPrev.rsub(1).div(abar.rsub(1)).sqrt().mul(abar.div(abarPrev).rsub(1).sqrt()).mul(eta);
       const meanPred = out.predXstart.mul(abarPrev.sqrt()).add(abarPrev.rsub(1).sub(sigma.pow(2)).sqrt().mul(eps));
-      const nonzero = t.ne(0).float().reshape([t.shape[0], ...Array(x.ndim - 1).fill(1)]);
+      const nonzero = t
+        .ne(0)
+        .float()
+        .reshape([t.shape[0], ...Array(x.ndim - 1).fill(1)]);
       let sample = meanPred;
       if (eta > 0) sample = meanPred.add(nonzero.mul(sigma).mul(o.noise ?? randnLike(x)));
       return { sample, predXstart: out.predXstart };
@@ -186,7 +232,11 @@ export class GaussianDiffusion {
   }
 
   ddimSampleLoop(model: ModelFn, shape: number[], o: SampleLoopOptions = {}): Tensor {
-    return this.loop(shape, o, (img, t, i) => this.ddimSample(model, img, t, { eta: o.eta, noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised }).sample);
+    return this.loop(
+      shape,
+      o,
+      (img, t, i) => this.ddimSample(model, img, t, { eta: o.eta, noise: o.stepNoise?.(i, img), clipDenoised: o.clipDenoised }).sample,
+    );
   }
 
   private loop(shape: number[], o: SampleLoopOptions, step: (img: Tensor, t: Tensor, i: number) => Tensor): Tensor {

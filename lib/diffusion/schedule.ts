@@ -22,7 +22,7 @@ export function linearBetas(numTimesteps: number): Float64Array {
  * each capped at 0.999 (upstream betas_for_alpha_bar).
  */
 export function cosineBetas(numTimesteps: number, maxBeta = 0.999): Float64Array {
-  const alphaBar = (t: number) => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+  const alphaBar = (t: number) => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
   const out = new Float64Array(numTimesteps);
   for (let i = 0; i < numTimesteps; i++) out[i] = Math.min(1 - alphaBar((i + 1) / numTimesteps) / alphaBar(i / numTimesteps), maxBeta);
   return out;
@@ -53,7 +53,10 @@ export function spaceTimesteps(numTimesteps: number, sectionCounts: string): num
     if (size < count) throw new Error(`cannot divide section of ${size} steps into ${count}`);
     const fracStride = count <= 1 ? 1 : (size - 1) / (count - 1);
     let cur = 0;
-    for (let k = 0; k < count; k++) { all.push(start + roundHalfEven(cur)); cur += fracStride; }
+    for (let k = 0; k < count; k++) {
+      all.push(start + roundHalfEven(cur));
+      cur += fracStride;
+    }
     start += size;
   });
   return [...new Set(all)].sort((a, b) => a - b);
@@ -87,7 +90,10 @@ export class Schedule {
     const map = (f: (i: number) => number) => Float64Array.from({ length: T }, (_, i) => f(i));
     const ac = new Float64Array(T);
     let p = 1;
-    for (let i = 0; i < T; i++) { p *= 1 - betas[i]; ac[i] = p; }
+    for (let i = 0; i < T; i++) {
+      p *= 1 - betas[i];
+      ac[i] = p;
+    }
     this.alphasCumprod = ac;
     this.alphasCumprodPrev = map((i) => (i === 0 ? 1 : ac[i - 1]));
     this.alphasCumprodNext = map((i) => (i === T - 1 ? 0 : ac[i + 1]));

@@ -48,10 +48,17 @@ export class DistributedDataParallel<M extends Module = Module> {
     // Every rank starts from rank 0's weights and buffers (DDP's _sync_module_states).
     this.#buffers = module.buffers();
     noGrad(() => broadcastCoalesced([...module.parameters(), ...this.#buffers], 0, 250 * MiB, group));
-    const [id, buckets] = group.run('DistributedDataParallel', (gid) => native.distributed.newReducer(
-      gid, trainable.map(([, p]) => p._h), trainable.map(([n]) => n),
-      Math.round(this.#o.bucketCapMb * MiB), Math.round(this.#o.firstBucketCapMb * MiB),
-      this.#o.findUnusedParameters, this.#o.gradientAsBucketView));
+    const [id, buckets] = group.run('DistributedDataParallel', (gid) =>
+      native.distributed.newReducer(
+        gid,
+        trainable.map(([, p]) => p._h),
+        trainable.map(([n]) => n),
+        Math.round(this.#o.bucketCapMb * MiB),
+        Math.round(this.#o.firstBucketCapMb * MiB),
+        this.#o.findUnusedParameters,
+        this.#o.gradientAsBucketView,
+      ),
+    );
     this.#reducer = id;
     this.buckets = buckets;
   }
@@ -75,7 +82,8 @@ export class DistributedDataParallel<M extends Module = Module> {
         this.group.run('DistributedDataParallel rebuild buckets', () => native.distributed.reducerRebuildBuckets(id));
       } catch (e) {
         // c10d's message names Python's keyword; say where to set it here
-        if (/find_unused_parameters/.test((e as Error).message)) (e as Error).message += ' [here: DDPOptions.findUnusedParameters, or the trainer key find_unused_parameters: true]';
+        if (/find_unused_parameters/.test((e as Error).message))
+          (e as Error).message += ' [here: DDPOptions.findUnusedParameters, or the trainer key find_unused_parameters: true]';
         throw e;
       }
     }
@@ -99,7 +107,11 @@ export class DistributedDataParallel<M extends Module = Module> {
   noSync<T>(fn: () => T): T {
     const prev = this.requireBackwardGradSync;
     this.requireBackwardGradSync = false;
-    try { return fn(); } finally { this.requireBackwardGradSync = prev; }
+    try {
+      return fn();
+    } finally {
+      this.requireBackwardGradSync = prev;
+    }
   }
 
   /** Removes the Reducer's autograd hooks and frees its buckets. */

@@ -35,12 +35,18 @@ function int(env: Env, name: string, fallback?: number): number {
 export function readLaunchEnv(env: Env = process.env): LaunchEnv {
   const base = { agentStore: false, restartCount: 0, runId: null as string | null };
   if (env.RANK !== undefined || env.WORLD_SIZE !== undefined) {
-    const rank = int(env, 'RANK'), worldSize = int(env, 'WORLD_SIZE');
+    const rank = int(env, 'RANK'),
+      worldSize = int(env, 'WORLD_SIZE');
     const localWorldSize = int(env, 'LOCAL_WORLD_SIZE', worldSize);
     const e: LaunchEnv = {
-      ...base, rank, worldSize, localRank: int(env, 'LOCAL_RANK', rank % localWorldSize), localWorldSize,
+      ...base,
+      rank,
+      worldSize,
+      localRank: int(env, 'LOCAL_RANK', rank % localWorldSize),
+      localWorldSize,
       groupRank: int(env, 'GROUP_RANK', Math.floor(rank / localWorldSize)),
-      masterAddr: env.MASTER_ADDR || null, masterPort: env.MASTER_PORT ? int(env, 'MASTER_PORT') : null,
+      masterAddr: env.MASTER_ADDR || null,
+      masterPort: env.MASTER_PORT ? int(env, 'MASTER_PORT') : null,
       launcher: 'torchrun',
       agentStore: env.TORCHELASTIC_USE_AGENT_STORE === 'True',
       restartCount: int(env, 'TORCHELASTIC_RESTART_COUNT', 0),
@@ -57,12 +63,17 @@ export function readLaunchEnv(env: Env = process.env): LaunchEnv {
     const perNode = slurmTasksOnThisNode(env.SLURM_STEP_TASKS_PER_NODE ?? env.SLURM_TASKS_PER_NODE, int(env, 'SLURM_NODEID', 0));
     const jobId = int(env, 'SLURM_JOB_ID', 0);
     const e: LaunchEnv = {
-      ...base, rank, worldSize, localRank: int(env, 'SLURM_LOCALID', 0), localWorldSize: perNode ?? worldSize,
+      ...base,
+      rank,
+      worldSize,
+      localRank: int(env, 'SLURM_LOCALID', 0),
+      localWorldSize: perNode ?? worldSize,
       groupRank: int(env, 'SLURM_NODEID', 0),
       masterAddr: env.MASTER_ADDR || nodes[0] || null,
       // Every task of the job derives the same port from the job id unless MASTER_PORT is given.
       masterPort: env.MASTER_PORT ? int(env, 'MASTER_PORT') : 15000 + (jobId % 20000),
-      launcher: 'slurm', runId: env.SLURM_JOB_ID ?? null,
+      launcher: 'slurm',
+      runId: env.SLURM_JOB_ID ?? null,
     };
     check(e);
     return e;
@@ -82,20 +93,30 @@ export function expandNodeList(list: string): string[] {
   const out: string[] = [];
   // split on commas outside brackets
   const parts: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of list.trim()) {
     if (ch === '[') depth++;
     if (ch === ']') depth--;
-    if (ch === ',' && depth === 0) { parts.push(cur); cur = ''; } else cur += ch;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   if (cur) parts.push(cur);
   for (const part of parts) {
     const m = /^([^[]*)\[([^\]]+)\](.*)$/.exec(part);
-    if (!m) { out.push(part); continue; }
+    if (!m) {
+      out.push(part);
+      continue;
+    }
     const [, prefix, ranges, suffix] = m;
     for (const r of ranges.split(',')) {
       const [a, b] = r.split('-');
-      if (b === undefined) { out.push(prefix + a + suffix); continue; }
+      if (b === undefined) {
+        out.push(prefix + a + suffix);
+        continue;
+      }
       for (let i = Number(a); i <= Number(b); i++) out.push(prefix + String(i).padStart(a.length, '0') + suffix);
     }
   }
@@ -109,7 +130,8 @@ function slurmTasksOnThisNode(spec: string | undefined, nodeId: number): number 
   for (const part of spec.split(',')) {
     const m = /^(\d+)(?:\(x(\d+)\))?$/.exec(part.trim());
     if (!m) return null;
-    const count = Number(m[1]), reps = m[2] ? Number(m[2]) : 1;
+    const count = Number(m[1]),
+      reps = m[2] ? Number(m[2]) : 1;
     if (nodeId < node + reps) return count;
     node += reps;
   }

@@ -25,7 +25,14 @@ const d = () => native.distributed;
 export class ProcessGroup {
   #id: number | null;
   #store: number | null;
-  constructor(id: number, store: number, readonly rank: number, readonly size: number, readonly backend: Backend, readonly timeoutMs: number) {
+  constructor(
+    id: number,
+    store: number,
+    readonly rank: number,
+    readonly size: number,
+    readonly backend: Backend,
+    readonly timeoutMs: number,
+  ) {
     this.#id = id;
     this.#store = store;
   }
@@ -52,7 +59,12 @@ export class ProcessGroup {
 /** An asynchronous collective in flight; wait once (either way). */
 export class Work {
   #id: number | null;
-  constructor(id: number, private readonly group: ProcessGroup, private readonly op: string, private readonly after?: () => void) {
+  constructor(
+    id: number,
+    private readonly group: ProcessGroup,
+    private readonly op: string,
+    private readonly after?: () => void,
+  ) {
     this.#id = id;
   }
   #take(): number {
@@ -77,7 +89,9 @@ export class Work {
     this.group.run(this.op, () => d().waitWork(id, this.group.timeoutMs));
     this.after?.();
   }
-  isCompleted(): boolean { return this.#id === null || d().workCompleted(this.#id); }
+  isCompleted(): boolean {
+    return this.#id === null || d().workCompleted(this.#id);
+  }
 }
 
 let defaultGroup: ProcessGroup | null = null;
@@ -112,21 +126,28 @@ const isLoopback = (a: string) => a === 'localhost' || a.startsWith('127.') || a
 export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
   if (defaultGroup) throw new DistributedError('the default process group is already initialised (destroyProcessGroup() first)');
   const env: LaunchEnv = readLaunchEnv(o.env);
-  const rank = o.rank ?? env.rank, size = o.worldSize ?? env.worldSize;
+  const rank = o.rank ?? env.rank,
+    size = o.worldSize ?? env.worldSize;
   const backend: Backend = o.backend ?? (native.distributed.nccl && native.cudaDeviceCount() > 0 ? 'nccl' : 'gloo');
-  if (backend === 'nccl' && !native.distributed.nccl) throw new DistributedError("backend 'nccl' is not available: this libtorch was built without NCCL (use 'gloo')");
+  if (backend === 'nccl' && !native.distributed.nccl)
+    throw new DistributedError("backend 'nccl' is not available: this libtorch was built without NCCL (use 'gloo')");
   const timeout = o.timeout ?? DEFAULT_TIMEOUT_MS;
   let addr = o.masterAddr ?? env.masterAddr;
   let port = o.masterPort ?? env.masterPort;
   if (size > 1 && (!addr || port === null || port === undefined)) {
     throw new DistributedError(`a run of ${size} processes needs MASTER_ADDR and MASTER_PORT (set by torchrun/launch.js, or by hand)`);
   }
-  if (size === 1) { addr ??= '127.0.0.1'; port ??= 0; } // a group of one: a private store on a free port
+  if (size === 1) {
+    addr ??= '127.0.0.1';
+    port ??= 0;
+  } // a group of one: a private store on a free port
   const where = () => `rank ${rank} of ${size}, ${backend}, store ${addr}:${port}`;
   // A timeout at rendezvous means ranks are missing: libtorch 2.x's store server says so itself
   // (tcpStore waits for the clients), 1.13's gives up silently and the group creation times out.
-  const hint = (e: unknown) => (/timeout|timed out/i.test((e as Error).message)
-    ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)` : '');
+  const hint = (e: unknown) =>
+    /timeout|timed out/i.test((e as Error).message)
+      ? ` — not all ${size} ranks joined within ${timeout / 1000} s (are they all running, with the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE?)`
+      : '';
   let store: number;
   try {
     if (env.agentStore && agentStoreSpeaksOurProtocol(addr!, port!)) {
@@ -136,7 +157,10 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
         // torchrun's store runs on its own torch; a libtorch of another protocol generation (1.x
         // against 2.x) cannot talk to it, so rank 0 serves the rendezvous on the next port.
         port = port! + 1;
-        if (rank === 0) console.error(`initProcessGroup: torchrun's agent store at ${addr}:${port - 1} does not answer this libtorch's TCPStore protocol; rank 0 serves the rendezvous at ${addr}:${port}`);
+        if (rank === 0)
+          console.error(
+            `initProcessGroup: torchrun's agent store at ${addr}:${port - 1} does not answer this libtorch's TCPStore protocol; rank 0 serves the rendezvous at ${addr}:${port}`,
+          );
       }
       store = d().tcpStore(addr!, port!, rank === 0, size, timeout);
     }
@@ -155,10 +179,18 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
   return defaultGroup;
 }
 
-export function isInitialized(): boolean { return defaultGroup !== null; }
-export function isAvailable(): boolean { return true; }
-export function isGlooAvailable(): boolean { return true; }
-export function isNcclAvailable(): boolean { return native.distributed.nccl; }
+export function isInitialized(): boolean {
+  return defaultGroup !== null;
+}
+export function isAvailable(): boolean {
+  return true;
+}
+export function isGlooAvailable(): boolean {
+  return true;
+}
+export function isNcclAvailable(): boolean {
+  return native.distributed.nccl;
+}
 
 function groupOf(g?: ProcessGroup): ProcessGroup {
   const group = g ?? defaultGroup;
@@ -167,9 +199,15 @@ function groupOf(g?: ProcessGroup): ProcessGroup {
 }
 
 /** The default group, if initialised. */
-export function defaultProcessGroup(): ProcessGroup | null { return defaultGroup; }
-export function getRank(group?: ProcessGroup): number { return (group ?? defaultGroup)?.rank ?? 0; }
-export function getWorldSize(group?: ProcessGroup): number { return (group ?? defaultGroup)?.size ?? 1; }
+export function defaultProcessGroup(): ProcessGroup | null {
+  return defaultGroup;
+}
+export function getRank(group?: ProcessGroup): number {
+  return (group ?? defaultGroup)?.rank ?? 0;
+}
+export function getWorldSize(group?: ProcessGroup): number {
+  return (group ?? defaultGroup)?.size ?? 1;
+}
 
 export function destroyProcessGroup(group?: ProcessGroup): void {
   const g = group ?? defaultGroup;
@@ -177,7 +215,10 @@ export function destroyProcessGroup(group?: ProcessGroup): void {
   if (g === defaultGroup) defaultGroup = null;
 }
 
-export interface CollectiveOptions { group?: ProcessGroup; asyncOp?: boolean }
+export interface CollectiveOptions {
+  group?: ProcessGroup;
+  asyncOp?: boolean;
+}
 
 function finish(group: ProcessGroup, op: string, id: number, asyncOp: boolean | undefined, after?: () => void): Work | undefined {
   const w = new Work(id, group, op, after);
@@ -188,33 +229,74 @@ function finish(group: ProcessGroup, op: string, id: number, asyncOp: boolean | 
 
 /** In-place all-reduce of `tensor` over the group (AVG = SUM then divide, as Gloo has no AVG). */
 export function allReduce(tensor: Tensor, o: CollectiveOptions & { op?: ReduceOpName } = {}): Work | undefined {
-  const g = groupOf(o.group), op = o.op ?? 'sum';
-  if (op === 'avg' && !tensor.isFloatingPoint()) throw new DistributedError(`allReduce: op 'avg' needs a floating-point tensor (got ${tensor.dtype}); use 'sum'`);
+  const g = groupOf(o.group),
+    op = o.op ?? 'sum';
+  if (op === 'avg' && !tensor.isFloatingPoint())
+    throw new DistributedError(`allReduce: op 'avg' needs a floating-point tensor (got ${tensor.dtype}); use 'sum'`);
   const id = g.run('allReduce', (gid) => d().allReduce(gid, [tensor._h], op === 'avg' ? 'sum' : op));
-  return finish(g, 'allReduce', id, o.asyncOp, op === 'avg' ? () => { tensor.div_(g.size); } : undefined);
+  return finish(
+    g,
+    'allReduce',
+    id,
+    o.asyncOp,
+    op === 'avg'
+      ? () => {
+          tensor.div_(g.size);
+        }
+      : undefined,
+  );
 }
 
 /** In place: every rank's `tensor` becomes rank `src`'s. */
 export function broadcast(tensor: Tensor, src: number, o: CollectiveOptions = {}): Work | undefined {
   const g = groupOf(o.group);
   if (!(src >= 0 && src < g.size)) throw new DistributedError(`broadcast: src ${src} is not a rank of a group of ${g.size}`);
-  return finish(g, 'broadcast', g.run('broadcast', (gid) => d().broadcast(gid, [tensor._h], src)), o.asyncOp);
+  return finish(
+    g,
+    'broadcast',
+    g.run('broadcast', (gid) => d().broadcast(gid, [tensor._h], src)),
+    o.asyncOp,
+  );
 }
 
 /** Fills outputs[r] with rank r's `tensor` (outputs: one tensor per rank, of tensor's shape). */
 export function allGather(outputs: Tensor[], tensor: Tensor, o: CollectiveOptions = {}): Work | undefined {
   const g = groupOf(o.group);
   if (outputs.length !== g.size) throw new DistributedError(`allGather: ${outputs.length} output tensors for a group of ${g.size}`);
-  return finish(g, 'allGather', g.run('allGather', (gid) => d().allGather(gid, outputs.map((t) => t._h), tensor._h)), o.asyncOp);
+  return finish(
+    g,
+    'allGather',
+    g.run('allGather', (gid) =>
+      d().allGather(
+        gid,
+        outputs.map((t) => t._h),
+        tensor._h,
+      ),
+    ),
+    o.asyncOp,
+  );
 }
 
 export function barrier(o: CollectiveOptions = {}): Work | undefined {
   const g = groupOf(o.group);
-  return finish(g, 'barrier', g.run('barrier', (gid) => d().barrier(gid)), o.asyncOp);
+  return finish(
+    g,
+    'barrier',
+    g.run('barrier', (gid) => d().barrier(gid)),
+    o.asyncOp,
+  );
 }
 
 /** Broadcasts many tensors from `src` packed into buffers of `bufferBytes` (DDP's start-up sync). */
 export function broadcastCoalesced(tensors: Tensor[], src = 0, bufferBytes = 250 * 1024 * 1024, group?: ProcessGroup): void {
   const g = groupOf(group);
-  if (tensors.length) g.run('broadcastCoalesced', (gid) => d().broadcastCoalesced(gid, tensors.map((t) => t._h), bufferBytes, src));
+  if (tensors.length)
+    g.run('broadcastCoalesced', (gid) =>
+      d().broadcastCoalesced(
+        gid,
+        tensors.map((t) => t._h),
+        bufferBytes,
+        src,
+      ),
+    );
 }

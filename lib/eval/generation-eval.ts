@@ -29,7 +29,9 @@ export function shuffledLabels(numClasses: number, perClass: number, seed: numbe
 
 /** Generates this rank's share into o.dir; returns its image count and generation seconds (model time only). */
 export async function generateForFid(gen: ImageGenerator, o: GenerationEvalOptions): Promise<{ images: number; seconds: number }> {
-  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1, seed = o.seed ?? 0;
+  const rank = o.rank ?? 0,
+    worldSize = o.worldSize ?? 1,
+    seed = o.seed ?? 0;
   const labels = shuffledLabels(o.numClasses, o.perClass, seed);
   const mine: number[] = [];
   for (let p = rank; p < labels.length; p += worldSize) mine.push(p);
@@ -37,7 +39,10 @@ export async function generateForFid(gen: ImageGenerator, o: GenerationEvalOptio
   for (let b = 0; b * o.batchSize < mine.length; b++) {
     const positions = mine.slice(b * o.batchSize, (b + 1) * o.batchSize);
     const t0 = performance.now();
-    const images = gen.generate(positions.map((p) => labels[p]), { ...o, seed: seed + 1 + b * worldSize + rank });
+    const images = gen.generate(
+      positions.map((p) => labels[p]),
+      { ...o, seed: seed + 1 + b * worldSize + rank },
+    );
     const img = images.values().next().value!;
     img.cpu().dispose(); // the host copy waits for the device, so the time is the generation's
     seconds += (performance.now() - t0) / 1000;

@@ -7,7 +7,7 @@
 //   sse = Σ (preds − target)²        in the promoted input dtype (integer inputs become float32)
 //   psnr = (2·ln(range) − ln(sse / n)) · (10 / ln(base))
 // where range and base are float32 scalars. Identical inputs give sse = 0 and PSNR = +∞.
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';
 import { scalarTensor } from '../core/creation.js';
@@ -42,7 +42,9 @@ function rangeOf(dataRange: number | [number, number]): number {
   return r;
 }
 
-function asFloat(x: Tensor): Tensor { return x.isFloatingPoint() ? x : x.float(); }
+function asFloat(x: Tensor): Tensor {
+  return x.isFloatingPoint() ? x : x.float();
+}
 
 /**
  * The squared-error state of one batch (torchmetrics' _psnr_update): sse summed over dim (all
@@ -82,8 +84,12 @@ export function psnr(preds: Tensor, target: Tensor, opts: PsnrOptions = {}): Ten
   const { dataRange = 1, base = 10, reduction = 'elementwise_mean', dim } = opts;
   const range = rangeOf(dataRange);
   return scope(() => {
-    let p = preds, t = target;
-    if (Array.isArray(dataRange)) { p = p.clamp(dataRange[0], dataRange[1]); t = t.clamp(dataRange[0], dataRange[1]); }
+    let p = preds,
+      t = target;
+    if (Array.isArray(dataRange)) {
+      p = p.clamp(dataRange[0], dataRange[1]);
+      t = t.clamp(dataRange[0], dataRange[1]);
+    }
     const { sse, count } = psnrUpdate(p, t, dim);
     return psnrFromSse(sse, count, range, base, dim === undefined ? 'elementwise_mean' : reduction);
   });
@@ -125,13 +131,19 @@ export class PsnrMeter {
   }
 
   update(preds: Tensor, target: Tensor): number {
-    const { sse, value } = noGrad(() => scope(() => {
-      let p = preds, t = target;
-      const dr = this.dataRange;
-      if (Array.isArray(dr)) { p = p.clamp(dr[0], dr[1]); t = t.clamp(dr[0], dr[1]); }
-      const u = psnrUpdate(p, t);
-      return { sse: u.sse.item(), value: psnrFromSse(u.sse, u.count, rangeOf(dr), this.base).item() };
-    }));
+    const { sse, value } = noGrad(() =>
+      scope(() => {
+        let p = preds,
+          t = target;
+        const dr = this.dataRange;
+        if (Array.isArray(dr)) {
+          p = p.clamp(dr[0], dr[1]);
+          t = t.clamp(dr[0], dr[1]);
+        }
+        const u = psnrUpdate(p, t);
+        return { sse: u.sse.item(), value: psnrFromSse(u.sse, u.count, rangeOf(dr), this.base).item() };
+      }),
+    );
     this.sse = Math.fround(this.sse + sse);
     this.count += target.numel();
     this.batchValues.push(value);
@@ -150,7 +162,13 @@ export class PsnrMeter {
     return n === 0 ? NaN : this.batchValues.reduce((a, b) => a + b, 0) / n;
   }
 
-  compute(): number { return this.mode === 'pooled' ? this.pooled() : this.batchMean(); }
+  compute(): number {
+    return this.mode === 'pooled' ? this.pooled() : this.batchMean();
+  }
 
-  reset(): void { this.sse = 0; this.count = 0; this.batchValues.length = 0; }
+  reset(): void {
+    this.sse = 0;
+    this.count = 0;
+    this.batchValues.length = 0;
+  }
 }

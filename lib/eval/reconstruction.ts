@@ -8,7 +8,10 @@ import { noGrad } from '../core/modes.js';
 import { psnr } from './psnr.js';
 import { ssim } from './ssim.js';
 
-export interface ReconstructionMetrics { psnr: number; ssim: number }
+export interface ReconstructionMetrics {
+  psnr: number;
+  ssim: number;
+}
 
 /**
  * PSNR (dB) and SSIM of reconstructions (B, C, H, W) against their targets, pixels in [0, 1].
@@ -17,8 +20,10 @@ export interface ReconstructionMetrics { psnr: number; ssim: number }
  */
 export function reconstructionMetrics(recon: Tensor, target: Tensor, opts: { dataRange?: number } = {}): ReconstructionMetrics {
   const dataRange = opts.dataRange ?? 1;
-  return noGrad(() => scope(() => ({
-    psnr: psnr(recon, target, { dataRange }).item(),
-    ssim: ssim(recon, target, { dataRange }).item(),
-  })));
+  return noGrad(() =>
+    scope(() => ({
+      psnr: psnr(recon, target, { dataRange }).item(),
+      ssim: ssim(recon, target, { dataRange }).item(),
+    })),
+  );
 }

@@ -15,7 +15,7 @@
 //   with k from the Gaussian size even for a uniform window); the batch value is their mean.
 // - Everything runs in preds' dtype (target is cast to it; nothing is upcast). Integer inputs,
 //   which torchmetrics cannot handle, are computed in float32 here.
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { scope } from '../core/scope.js';
 import { noGrad } from '../core/modes.js';
 import { arange, ones } from '../core/creation.js';
@@ -65,7 +65,11 @@ export function gaussianKernel2d(channels: number, size: [number, number], sigma
   });
 }
 
-interface Prepared { p: Tensor; t: Tensor; range: number }
+interface Prepared {
+  p: Tensor;
+  t: Tensor;
+  range: number;
+}
 
 function prepare(preds: Tensor, target: Tensor, dataRange: number | [number, number] | null): Prepared {
   if (preds.ndim !== 4 || target.ndim !== 4) {
@@ -95,13 +99,14 @@ function prepare(preds: Tensor, target: Tensor, dataRange: number | [number, num
  */
 export function ssimFull(preds: Tensor, target: Tensor, opts: SsimOptions = {}): { map: Tensor; perImage: Tensor } {
   const { dataRange = 1, kernelSize = 11, sigma = 1.5, k1 = 0.01, k2 = 0.03, gaussian = true, legacyCrop = false } = opts;
-  const ks = pair(kernelSize), sg = pair(sigma);
+  const ks = pair(kernelSize),
+    sg = pair(sigma);
   if (ks.some((k) => !Number.isInteger(k) || k <= 0 || k % 2 === 0)) throw new RangeError(`ssim: kernelSize must be odd positive integers, got ${ks}`);
   if (sg.some((s) => !(s > 0))) throw new RangeError(`ssim: sigma must be positive, got ${sg}`);
   return scope(() => {
     const { p, t, range } = prepare(preds, target, dataRange);
-    const c1 = Math.pow(k1 * range, 2);
-    const c2 = Math.pow(k2 * range, 2);
+    const c1 = (k1 * range) ** 2;
+    const c2 = (k2 * range) ** 2;
     const [B, C] = p.shape;
     const gks: [number, number] = [gaussianSize(sg[0]), gaussianSize(sg[1])];
     const win = gaussian || legacyCrop ? gks : ks;
@@ -113,8 +118,12 @@ export function ssimFull(preds: Tensor, target: Tensor, opts: SsimOptions = {}):
       : ones([C, 1, ks[0], ks[1]], { dtype: p.dtype, device: p.device }).div(ks[0] * ks[1]);
     const stats = conv2d(cat([pp, tp, pp.mul(pp), tp.mul(tp), pp.mul(tp)]), kernel, null, { groups: C }).split(B);
     const [mx, my, mxx, myy, mxy] = stats;
-    const muX2 = mx.pow(2), muY2 = my.pow(2), muXY = mx.mul(my);
-    const sX2 = mxx.sub(muX2).clamp(0), sY2 = myy.sub(muY2).clamp(0), sXY = mxy.sub(muXY);
+    const muX2 = mx.pow(2),
+      muY2 = my.pow(2),
+      muXY = mx.mul(my);
+    const sX2 = mxx.sub(muX2).clamp(0),
+      sY2 = myy.sub(muY2).clamp(0),
+      sXY = mxy.sub(muXY);
     const upper = sXY.mul(2).add(c2);
     const lower = sX2.add(sY2).add(c2);
     const map = muXY.mul(2).add(c1).mul(upper).div(muX2.add(muY2).add(c1).mul(lower));
@@ -172,10 +181,12 @@ export class SsimMeter {
   }
 
   update(preds: Tensor, target: Tensor): number {
-    const { sum, mean } = noGrad(() => scope(() => {
-      const s = ssimPerImage(preds, target, this.opts);
-      return { sum: s.sum().item(), mean: s.mean().item() };
-    }));
+    const { sum, mean } = noGrad(() =>
+      scope(() => {
+        const s = ssimPerImage(preds, target, this.opts);
+        return { sum: s.sum().item(), mean: s.mean().item() };
+      }),
+    );
     this.sum = Math.fround(this.sum + sum);
     this.count += preds.size(0);
     this.batchValues.push(mean);
@@ -183,7 +194,9 @@ export class SsimMeter {
   }
 
   /** Sum of per-image SSIMs over their count (torchmetrics' compute(), in float32). */
-  pooled(): number { return this.count === 0 ? NaN : Math.fround(this.sum / this.count); }
+  pooled(): number {
+    return this.count === 0 ? NaN : Math.fround(this.sum / this.count);
+  }
 
   /** Mean of the per-batch SSIMs (Semanticist's reporting). */
   batchMean(): number {
@@ -191,7 +204,13 @@ export class SsimMeter {
     return n === 0 ? NaN : this.batchValues.reduce((a, b) => a + b, 0) / n;
   }
 
-  compute(): number { return this.mode === 'pooled' ? this.pooled() : this.batchMean(); }
+  compute(): number {
+    return this.mode === 'pooled' ? this.pooled() : this.batchMean();
+  }
 
-  reset(): void { this.sum = 0; this.count = 0; this.batchValues.length = 0; }
+  reset(): void {
+    this.sum = 0;
+    this.count = 0;
+    this.batchValues.length = 0;
+  }
 }

@@ -16,7 +16,11 @@ import { psnrUpdate } from './psnr.js';
 import { ssimPerImage } from './ssim.js';
 import { writeSamples } from './sample-folder.js';
 
-export interface EvalRow { tokens: number; psnr: number; ssim: number }
+export interface EvalRow {
+  tokens: number;
+  psnr: number;
+  ssim: number;
+}
 
 export interface ReconstructionEvalOptions {
   /** Numbers of kept tokens to evaluate. */
@@ -55,15 +59,21 @@ export interface ReconstructionEvalOptions {
 
 /** PSNR/SSIM by number of tokens over the first n images of `dataset` (see the file header). */
 export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, transform: TransformSpec, o: ReconstructionEvalOptions): Promise<EvalRow[]> {
-  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  const rank = o.rank ?? 0,
+    worldSize = o.worldSize ?? 1;
   const n = Math.min(o.n, dataset.length);
   const batchSize = Math.min(o.batchSize ?? 32, n);
   const toDevice = o.toDevice ?? ((t: Tensor) => t);
-  const loader = new DataLoader(new Subset(dataset, Array.from({ length: n }, (_, i) => i)),
-    { batchSize, transform, shuffle: false, rank, worldSize });
+  const loader = new DataLoader(
+    new Subset(
+      dataset,
+      Array.from({ length: n }, (_, i) => i),
+    ),
+    { batchSize, transform, shuffle: false, rank, worldSize },
+  );
   const share = loader.sampler.numSamples;
-  let pixels = 0;        // elements per image (C·H·W), for PSNR from pooled squared errors
-  let local = 0;         // this rank's samples so far; its j-th sample is global position j·W + rank
+  let pixels = 0; // elements per image (C·H·W), for PSNR from pooled squared errors
+  let local = 0; // this rank's samples so far; its j-th sample is global position j·W + rank
   const rows: Tensor[] = []; // per image: the squared error for each k, then the SSIM for each k
   try {
     for await (const batch of loader) {
@@ -74,15 +84,20 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
       const positions = Array.from({ length: B }, (_, i) => (local + i) * worldSize + rank);
       // the sampler's padding (it repeats early images) comes last, as positions only grow: not written
       const real = positions.filter((p) => p < n);
-      const rec = o.noise === 'image'
-        ? reconstructPerImageNoise(tok, images, positions, o)
-        : tok.reconstruct(images, { numTokens: o.counts, cfg: o.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed ?? 0 });
+      const rec =
+        o.noise === 'image'
+          ? reconstructPerImageNoise(tok, images, positions, o)
+          : tok.reconstruct(images, { numTokens: o.counts, cfg: o.cfg, steps: o.steps, sampler: o.sampler, seed: o.seed ?? 0 });
       try {
-        rows.push(torch.scope(() => torch.noGrad(() => {
-          const sse = o.counts.map((k) => psnrUpdate(rec.get(k)!, images, [1, 2, 3]).sse);
-          const ssims = o.counts.map((k) => ssimPerImage(rec.get(k)!, images, { dataRange: 1 }));
-          return torch.stack([...sse, ...ssims], 1).double();
-        })));
+        rows.push(
+          torch.scope(() =>
+            torch.noGrad(() => {
+              const sse = o.counts.map((k) => psnrUpdate(rec.get(k)!, images, [1, 2, 3]).sse);
+              const ssims = o.counts.map((k) => ssimPerImage(rec.get(k)!, images, { dataRange: 1 }));
+              return torch.stack([...sse, ...ssims], 1).double();
+            }),
+          ),
+        );
         for (const k of o.counts) {
           const dir = o.sampleDir?.(k);
           if (dir) await writeSamples(dir, rec.get(k)!, real, n);
@@ -102,7 +117,9 @@ export async function evaluateReconstructions(tok: Tokenizer, dataset: Dataset, 
   torch.dispose(rows, mine);
   const K = o.counts.length;
   return o.counts.map((k, i) => {
-    let psnrSum = 0, ssimSum = 0, batches = 0;
+    let psnrSum = 0,
+      ssimSum = 0,
+      batches = 0;
     for (let b = 0; b < n; b += batchSize) {
       const chunk = all.slice(b, b + batchSize);
       const mse = chunk.reduce((a, r) => a + r[i], 0) / (chunk.length * pixels);
@@ -129,14 +146,21 @@ function reconstructPerImageNoise(tok: Tokenizer, images: Tensor, positions: num
     for (const k of o.counts) {
       const gens = positions.map((p) => torch.seededGenerator(device, BigInt(o.seed ?? 0) * 1_000_003n + BigInt(p)) ?? undefined);
       // rows = B, or 2B with CFG: image j's generator gives its rows j and B + j, in that order
-      const draw = (rows: number) => torch.scope(() => {
-        const per = rows / B;
-        const d = gens.map((generator) => torch.randn([per, ...shape], { generator, device }));
-        return torch.cat(Array.from({ length: per }, (_, r) => torch.stack(d.map((x) => x.select(0, r)))), 0);
-      });
+      const draw = (rows: number) =>
+        torch.scope(() => {
+          const per = rows / B;
+          const d = gens.map((generator) => torch.randn([per, ...shape], { generator, device }));
+          return torch.cat(
+            Array.from({ length: per }, (_, r) => torch.stack(d.map((x) => x.select(0, r)))),
+            0,
+          );
+        });
       const noise = draw(B);
       try {
-        out.set(k, torch.keep(tok.decode(tokens, { numTokens: k, cfg: o.cfg, steps: o.steps, sampler: o.sampler, noise, stepNoise: (_i, like) => draw(like.size(0)) })));
+        out.set(
+          k,
+          torch.keep(tok.decode(tokens, { numTokens: k, cfg: o.cfg, steps: o.steps, sampler: o.sampler, noise, stepNoise: (_i, like) => draw(like.size(0)) })),
+        );
       } finally {
         noise.dispose();
       }
@@ -149,5 +173,7 @@ function reconstructPerImageNoise(tok: Tokenizer, images: Tensor, positions: num
 
 /** The table as printed at the end of training and by eval.js. */
 export function formatTable(rows: EvalRow[]): string {
-  return ' tokens   PSNR (dB)   SSIM\n' + rows.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n');
+  return (
+    ' tokens   PSNR (dB)   SSIM\n' + rows.map((r) => ` ${String(r.tokens).padStart(6)}   ${r.psnr.toFixed(2).padStart(9)}   ${r.ssim.toFixed(4)}`).join('\n')
+  );
 }

@@ -20,7 +20,10 @@ export function resolveWeightsFile(path: string, notes: string[] = [], what = 'w
   if (!statSync(path).isDirectory()) return path;
   for (const [name, why] of STEP_FOLDER_FILES) {
     const f = join(path, name);
-    if (existsSync(f)) { notes.push(`${path} is a step folder: using ${name}, ${why}`); return f; }
+    if (existsSync(f)) {
+      notes.push(`${path} is a step folder: using ${name}, ${why}`);
+      return f;
+    }
   }
   throw new Error(`${path}: a folder without ${what} (looked for ${STEP_FOLDER_FILES.map(([n]) => n).join(', ')})`);
 }
@@ -48,21 +51,30 @@ export function readWeightsFile(path: string, what = 'weights'): { sd: Map<strin
     if (![...d.values()].some((v) => v instanceof Map)) break;
     const entry = [...EMA_ENTRIES, ...MODEL_ENTRIES].find((k) => d.get(k) instanceof Map);
     if (!entry || depth >= 2)
-      throw new CheckpointError(file, `no state dict found among the entries ${[...d.keys()].map(String).join(', ')} (expected name → tensor, or the weights under one of ${[...EMA_ENTRIES, ...MODEL_ENTRIES].join(', ')})`);
+      throw new CheckpointError(
+        file,
+        `no state dict found among the entries ${[...d.keys()].map(String).join(', ')} (expected name → tensor, or the weights under one of ${[...EMA_ENTRIES, ...MODEL_ENTRIES].join(', ')})`,
+      );
     const others = [...d.keys()].filter((k) => k !== entry).map(String);
-    notes.push(`${file}: the weights are the '${entry}' entry${EMA_ENTRIES.includes(entry) ? ' (the EMA weights)' : ''}${others.length ? `; ignored: ${others.join(', ')}` : ''}`);
+    notes.push(
+      `${file}: the weights are the '${entry}' entry${EMA_ENTRIES.includes(entry) ? ' (the EMA weights)' : ''}${others.length ? `; ignored: ${others.join(', ')}` : ''}`,
+    );
     dict = d.get(entry);
   }
   const flat = new Map<string, Tensor>();
   const nonTensor: string[] = [];
   for (const [k, v] of dict as Map<unknown, unknown>) {
     if (typeof k !== 'string') throw new CheckpointError(file, `not a state dict: key ${String(k)} is not a string`);
-    if (v instanceof Tensor) flat.set(k, v); else nonTensor.push(`${k} (${describe(v)})`);
+    if (v instanceof Tensor) flat.set(k, v);
+    else nonTensor.push(`${k} (${describe(v)})`);
   }
   if (nonTensor.length) notes.push(`${nonTensor.length} non-tensor entr${nonTensor.length === 1 ? 'y' : 'ies'} ignored: ${nonTensor.join(', ')}`);
   let renamed = 0;
   const sd = mapKeys(flat, (k) => {
-    const nk = k.split('.').filter((s) => !WRAPPER_SEGMENTS.has(s)).join('.');
+    const nk = k
+      .split('.')
+      .filter((s) => !WRAPPER_SEGMENTS.has(s))
+      .join('.');
     if (nk !== k) renamed++;
     return nk;
   });

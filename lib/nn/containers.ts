@@ -17,14 +17,18 @@ export class Sequential extends Module {
     }
   }
 
-  protected override _members(): [string, unknown][] { return [...Object.entries(this), ...this.#modules]; }
+  protected override _members(): [string, unknown][] {
+    return [...Object.entries(this), ...this.#modules];
+  }
   override registerModule<M extends Module | null>(name: string, module: M): M {
     if (!(module instanceof Module)) throw new TypeError(`Sequential: '${name}' is not a Module`);
     this.#modules.set(name, module);
     return module;
   }
 
-  get length(): number { return this.#modules.size; }
+  get length(): number {
+    return this.#modules.size;
+  }
   /** The i-th module (negative counts from the end). */
   at(i: number): Module {
     const ms = [...this.#modules.values()];
@@ -32,8 +36,13 @@ export class Sequential extends Module {
     if (!m) throw new RangeError(`index ${i} is out of range for Sequential of length ${ms.length}`);
     return m;
   }
-  append(m: Module): this { this.registerModule(String(this.#modules.size), m); return this; }
-  [Symbol.iterator](): Iterator<Module> { return this.#modules.values(); }
+  append(m: Module): this {
+    this.registerModule(String(this.#modules.size), m);
+    return this;
+  }
+  [Symbol.iterator](): Iterator<Module> {
+    return this.#modules.values();
+  }
 
   override forward(x: any): any {
     for (const m of this.#modules.values()) x = m.forward(x);
@@ -54,7 +63,9 @@ export class ModuleList<M extends Module = Module> extends Module {
     return [...Object.entries(this), ...this.#items.map((m, i): [string, M] => [String(i), m])];
   }
 
-  get length(): number { return this.#items.length; }
+  get length(): number {
+    return this.#items.length;
+  }
   at(i: number): M {
     const m = this.#items[i < 0 ? i + this.#items.length : i];
     if (!m) throw new RangeError(`index ${i} is out of range for ModuleList of length ${this.#items.length}`);
@@ -65,14 +76,21 @@ export class ModuleList<M extends Module = Module> extends Module {
     this.#items.push(m);
     return this;
   }
-  extend(ms: Iterable<M>): this { for (const m of ms) this.append(m); return this; }
+  extend(ms: Iterable<M>): this {
+    for (const m of ms) this.append(m);
+    return this;
+  }
   insert(index: number, m: M): this {
     if (!(m instanceof Module)) throw new TypeError('ModuleList.insert: not a Module');
     this.#items.splice(index < 0 ? index + this.#items.length : index, 0, m);
     return this;
   }
-  [Symbol.iterator](): Iterator<M> { return this.#items[Symbol.iterator](); }
-  map<T>(fn: (m: M, i: number) => T): T[] { return this.#items.map(fn); }
+  [Symbol.iterator](): Iterator<M> {
+    return this.#items[Symbol.iterator]();
+  }
+  map<T>(fn: (m: M, i: number) => T): T[] {
+    return this.#items.map(fn);
+  }
 }
 
 /** Modules by key, in insertion order (integer-like keys too); it has no forward. */
@@ -85,9 +103,13 @@ export class ModuleDict<M extends Module = Module> extends Module {
     for (const [k, m] of entries) this.set(k, m);
   }
 
-  protected override _members(): [string, unknown][] { return [...Object.entries(this), ...this.#items]; }
+  protected override _members(): [string, unknown][] {
+    return [...Object.entries(this), ...this.#items];
+  }
 
-  get size(): number { return this.#items.size; }
+  get size(): number {
+    return this.#items.size;
+  }
   get(key: string): M {
     const m = this.#items.get(key);
     if (!m) throw new Error(`ModuleDict has no key '${key}'`);
@@ -99,10 +121,22 @@ export class ModuleDict<M extends Module = Module> extends Module {
     this.#items.set(key, m);
     return this;
   }
-  has(key: string): boolean { return this.#items.has(key); }
-  delete(key: string): boolean { return this.#items.delete(key); }
-  keys(): string[] { return [...this.#items.keys()]; }
-  values(): M[] { return [...this.#items.values()]; }
-  entries(): [string, M][] { return [...this.#items]; }
-  [Symbol.iterator](): Iterator<string> { return this.#items.keys(); }
+  has(key: string): boolean {
+    return this.#items.has(key);
+  }
+  delete(key: string): boolean {
+    return this.#items.delete(key);
+  }
+  keys(): string[] {
+    return [...this.#items.keys()];
+  }
+  values(): M[] {
+    return [...this.#items.values()];
+  }
+  entries(): [string, M][] {
+    return [...this.#items];
+  }
+  [Symbol.iterator](): Iterator<string> {
+    return this.#items.keys();
+  }
 }

@@ -10,18 +10,42 @@ import type { DType } from '../core/dtype.js';
 
 const call = native.call;
 const O = {
-  linear: opIndex('linear'), conv2d: opIndex('conv2d'), conv2dPad: opIndex('conv2d', 'padding'),
-  convT2d: opIndex('conv_transpose2d', 'input'), layerNorm: opIndex('layer_norm'), groupNorm: opIndex('group_norm'), batchNorm: opIndex('batch_norm'),
-  gelu: opIndex('gelu'), silu: opIndex('silu'), mish: opIndex('mish'), leakyRelu: opIndex('leaky_relu'), elu: opIndex('elu'),
-  softplus: opIndex('softplus'), dropout: opIndex('dropout'),
-  pad: opIndexOrMissing('pad'), constantPad: opIndex('constant_pad_nd'),
-  nearest: opIndex('upsample_nearest2d', 'vec'), bilinear: opIndex('upsample_bilinear2d', 'vec'), bicubic: opIndex('upsample_bicubic2d', 'vec'),
-  bilinearAA: opIndexOrMissing('_upsample_bilinear2d_aa', 'vec'), bicubicAA: opIndexOrMissing('_upsample_bicubic2d_aa', 'vec'),
-  avgPool2d: opIndex('avg_pool2d'), maxPool2d: opIndex('max_pool2d'), adaptiveAvgPool2d: opIndex('adaptive_avg_pool2d'),
-  embedding: opIndex('embedding'), sdpa: opIndexOrMissing('scaled_dot_product_attention'),
-  rmsNorm: opIndexOrMissing('rms_norm'), mse: opIndex('mse_loss'), l1: opIndex('l1_loss'), crossEntropy: opIndex('cross_entropy_loss'),
-  nll: opIndex('nll_loss_nd'), bce: opIndex('binary_cross_entropy_with_logits'), cosineSimilarity: opIndex('cosine_similarity'),
-  oneHot: opIndex('one_hot'), pixelShuffle: opIndex('pixel_shuffle'), pixelUnshuffle: opIndex('pixel_unshuffle'),
+  linear: opIndex('linear'),
+  conv2d: opIndex('conv2d'),
+  conv2dPad: opIndex('conv2d', 'padding'),
+  convT2d: opIndex('conv_transpose2d', 'input'),
+  layerNorm: opIndex('layer_norm'),
+  groupNorm: opIndex('group_norm'),
+  batchNorm: opIndex('batch_norm'),
+  gelu: opIndex('gelu'),
+  silu: opIndex('silu'),
+  mish: opIndex('mish'),
+  leakyRelu: opIndex('leaky_relu'),
+  elu: opIndex('elu'),
+  softplus: opIndex('softplus'),
+  dropout: opIndex('dropout'),
+  pad: opIndexOrMissing('pad'),
+  constantPad: opIndex('constant_pad_nd'),
+  nearest: opIndex('upsample_nearest2d', 'vec'),
+  bilinear: opIndex('upsample_bilinear2d', 'vec'),
+  bicubic: opIndex('upsample_bicubic2d', 'vec'),
+  bilinearAA: opIndexOrMissing('_upsample_bilinear2d_aa', 'vec'),
+  bicubicAA: opIndexOrMissing('_upsample_bicubic2d_aa', 'vec'),
+  avgPool2d: opIndex('avg_pool2d'),
+  maxPool2d: opIndex('max_pool2d'),
+  adaptiveAvgPool2d: opIndex('adaptive_avg_pool2d'),
+  embedding: opIndex('embedding'),
+  sdpa: opIndexOrMissing('scaled_dot_product_attention'),
+  rmsNorm: opIndexOrMissing('rms_norm'),
+  mse: opIndex('mse_loss'),
+  l1: opIndex('l1_loss'),
+  crossEntropy: opIndex('cross_entropy_loss'),
+  nll: opIndex('nll_loss_nd'),
+  bce: opIndex('binary_cross_entropy_with_logits'),
+  cosineSimilarity: opIndex('cosine_similarity'),
+  oneHot: opIndex('one_hot'),
+  pixelShuffle: opIndex('pixel_shuffle'),
+  pixelUnshuffle: opIndex('pixel_unshuffle'),
 };
 
 type Pair = number | [number, number];
@@ -37,14 +61,25 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   return new Tensor(call(O.linear, input._h, weight._h, h(bias)));
 }
 
-export interface Conv2dOptions { stride?: Pair; padding?: Pair | 'same' | 'valid'; dilation?: Pair; groups?: number }
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair | 'same' | 'valid';
+  dilation?: Pair;
+  groups?: number;
+}
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
   const { stride = 1, padding = 0, dilation = 1, groups = 1 } = o;
   if (typeof padding === 'string') return new Tensor(call(O.conv2dPad, input._h, weight._h, h(bias), stride, padding, dilation, groups));
   return new Tensor(call(O.conv2d, input._h, weight._h, h(bias), stride, padding, dilation, groups));
 }
 
-export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  groups?: number;
+  dilation?: Pair;
+}
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: ConvTranspose2dOptions = {}): Tensor {
   const { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = o;
   return new Tensor(call(O.convT2d, input._h, weight._h, h(bias), stride, padding, outputPadding, groups, dilation));
@@ -75,10 +110,18 @@ export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Ten
  * statistics, in training with the batch's, updating runningMean/runningVar in place by momentum
  * (libtorch's own kernel, so the rounding is PyTorch's: y = x·α + β with α = w/√(var+eps), β = b − mean·α).
  */
-export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null,
-  training = false, momentum = 0.1, eps = 1e-5): Tensor {
+export function batchNorm(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  training = false,
+  momentum = 0.1,
+  eps = 1e-5,
+): Tensor {
   if (!training && (!runningMean || !runningVar)) throw new TypeError('batchNorm: eval mode needs runningMean and runningVar');
-  return new Tensor(call(O.batchNorm, input._h, h(weight), h(bias), h(runningMean), h(runningVar), training, momentum, eps, true));   // cudnn_enabled: PyTorch's default
+  return new Tensor(call(O.batchNorm, input._h, h(weight), h(bias), h(runningMean), h(runningVar), training, momentum, eps, true)); // cudnn_enabled: PyTorch's default
 }
 export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const x = normInput(input, weight);
@@ -96,7 +139,7 @@ export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | nu
  */
 export function rmsNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, eps?: number | null): Tensor {
   if (O.rmsNorm >= 0) return new Tensor(call(O.rmsNorm, input._h, normalizedShape, h(weight), eps ?? null));
-  const e = eps ?? (input.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-07);
+  const e = eps ?? (input.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7);
   const dims = normalizedShape.map((_, i) => -1 - i);
   const low = input.dtype === 'float16' || input.dtype === 'bfloat16';
   return scope(() => {
@@ -108,17 +151,39 @@ export function rmsNorm(input: Tensor, normalizedShape: number[], weight?: Tenso
 }
 
 /** GELU: exact (erf) by default, or the tanh approximation. */
-export function gelu(input: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor { return new Tensor(call(O.gelu, input._h, approximate)); }
-export function silu(input: Tensor): Tensor { return new Tensor(call(O.silu, input._h)); }
-export function mish(input: Tensor): Tensor { return new Tensor(call(O.mish, input._h)); }
-export function relu(input: Tensor): Tensor { return input.relu(); }
-export function leakyRelu(input: Tensor, negativeSlope = 0.01): Tensor { return new Tensor(call(O.leakyRelu, input._h, negativeSlope)); }
-export function elu(input: Tensor, alpha = 1): Tensor { return new Tensor(call(O.elu, input._h, alpha)); }
-export function softplus(input: Tensor, beta = 1, threshold = 20): Tensor { return new Tensor(call(O.softplus, input._h, beta, threshold)); }
-export function sigmoid(input: Tensor): Tensor { return input.sigmoid(); }
-export function tanh(input: Tensor): Tensor { return input.tanh(); }
-export function softmax(input: Tensor, dim: number, dtype?: DType): Tensor { return input.softmax(dim, dtype); }
-export function logSoftmax(input: Tensor, dim: number, dtype?: DType): Tensor { return input.logSoftmax(dim, dtype); }
+export function gelu(input: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return new Tensor(call(O.gelu, input._h, approximate));
+}
+export function silu(input: Tensor): Tensor {
+  return new Tensor(call(O.silu, input._h));
+}
+export function mish(input: Tensor): Tensor {
+  return new Tensor(call(O.mish, input._h));
+}
+export function relu(input: Tensor): Tensor {
+  return input.relu();
+}
+export function leakyRelu(input: Tensor, negativeSlope = 0.01): Tensor {
+  return new Tensor(call(O.leakyRelu, input._h, negativeSlope));
+}
+export function elu(input: Tensor, alpha = 1): Tensor {
+  return new Tensor(call(O.elu, input._h, alpha));
+}
+export function softplus(input: Tensor, beta = 1, threshold = 20): Tensor {
+  return new Tensor(call(O.softplus, input._h, beta, threshold));
+}
+export function sigmoid(input: Tensor): Tensor {
+  return input.sigmoid();
+}
+export function tanh(input: Tensor): Tensor {
+  return input.tanh();
+}
+export function softmax(input: Tensor, dim: number, dtype?: DType): Tensor {
+  return input.softmax(dim, dtype);
+}
+export function logSoftmax(input: Tensor, dim: number, dtype?: DType): Tensor {
+  return input.logSoftmax(dim, dtype);
+}
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p), when training. */
 export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
@@ -184,11 +249,22 @@ export function embedding(input: Tensor, weight: Tensor, paddingIdx?: number | n
   return new Tensor(call(O.embedding, weight._h, input._h, pad ?? -1, false, false));
 }
 
-export function oneHot(input: Tensor, numClasses = -1): Tensor { return new Tensor(call(O.oneHot, input._h, numClasses)); }
-export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor { return new Tensor(call(O.pixelShuffle, input._h, upscaleFactor)); }
-export function pixelUnshuffle(input: Tensor, downscaleFactor: number): Tensor { return new Tensor(call(O.pixelUnshuffle, input._h, downscaleFactor)); }
+export function oneHot(input: Tensor, numClasses = -1): Tensor {
+  return new Tensor(call(O.oneHot, input._h, numClasses));
+}
+export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
+  return new Tensor(call(O.pixelShuffle, input._h, upscaleFactor));
+}
+export function pixelUnshuffle(input: Tensor, downscaleFactor: number): Tensor {
+  return new Tensor(call(O.pixelUnshuffle, input._h, downscaleFactor));
+}
 
-export interface SdpaOptions { attnMask?: Tensor | null; dropoutP?: number; isCausal?: boolean; scale?: number | null }
+export interface SdpaOptions {
+  attnMask?: Tensor | null;
+  dropoutP?: number;
+  isCausal?: boolean;
+  scale?: number | null;
+}
 /**
  * softmax(q·kᵀ·scale + mask)·v over (…, L, E) tensors. A boolean mask marks the pairs that may
  * attend (True = keep); a float mask is added to the scores. isCausal keeps j ≤ i.
@@ -231,7 +307,12 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
 export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   return new Tensor(call(O.l1, input._h, target._h, reductionCode(reduction)));
 }
-export interface CrossEntropyOptions { weight?: Tensor | null; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number }
+export interface CrossEntropyOptions {
+  weight?: Tensor | null;
+  reduction?: Reduction;
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+}
 /** Cross entropy of logits (N, C, ...) against class indices (N, ...) or class probabilities. */
 export function crossEntropy(input: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   return new Tensor(call(O.crossEntropy, input._h, target._h, h(o.weight), reductionCode(o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));

@@ -7,7 +7,16 @@ export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export type { FactoryOptions } from './layers/options.js';
 export { Linear, Identity } from './layers/linear.js';
 export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from './layers/conv.js';
-export { LayerNorm, GroupNorm, RMSNorm, BatchNorm2d, type LayerNormOptions, type GroupNormOptions, type RMSNormOptions, type BatchNorm2dOptions } from './layers/normalization.js';
+export {
+  LayerNorm,
+  GroupNorm,
+  RMSNorm,
+  BatchNorm2d,
+  type LayerNormOptions,
+  type GroupNormOptions,
+  type RMSNormOptions,
+  type BatchNorm2dOptions,
+} from './layers/normalization.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { Dropout, DropPath, dropPath } from './layers/dropout.js';
 export { GELU, SiLU } from './layers/activation.js';

@@ -6,19 +6,44 @@ import { aten } from '../core/aten.js';
 import type { Generator } from '../core/random.js';
 
 export type FanMode = 'fan_in' | 'fan_out';
-export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d'
-  | 'conv_transpose3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+export type Nonlinearity =
+  | 'linear'
+  | 'conv1d'
+  | 'conv2d'
+  | 'conv3d'
+  | 'conv_transpose1d'
+  | 'conv_transpose2d'
+  | 'conv_transpose3d'
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | 'leaky_relu'
+  | 'selu';
 
 /** The recommended gain for a nonlinearity (torch.nn.init.calculate_gain). */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
-    case 'linear': case 'conv1d': case 'conv2d': case 'conv3d': case 'sigmoid':
-    case 'conv_transpose1d': case 'conv_transpose2d': case 'conv_transpose3d': return 1;
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
-    case 'leaky_relu': { const s = param ?? 0.01; return Math.sqrt(2 / (1 + s * s)); }
-    case 'selu': return 3 / 4;
-    default: throw new TypeError(`Unsupported nonlinearity ${nonlinearity}`);
+    case 'linear':
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv3d':
+    case 'sigmoid':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d':
+    case 'conv_transpose3d':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu': {
+      const s = param ?? 0.01;
+      return Math.sqrt(2 / (1 + s * s));
+    }
+    case 'selu':
+      return 3 / 4;
+    default:
+      throw new TypeError(`Unsupported nonlinearity ${nonlinearity}`);
   }
 }
 
@@ -42,9 +67,15 @@ export function uniform_(t: Tensor, a = 0, b = 1, generator?: Generator): Tensor
 export function normal_(t: Tensor, mean = 0, std = 1, generator?: Generator): Tensor {
   return noGrad(() => t.normal_(mean, std, generator));
 }
-export function constant_(t: Tensor, val: number): Tensor { return noGrad(() => t.fill_(val)); }
-export function zeros_(t: Tensor): Tensor { return noGrad(() => t.zero_()); }
-export function ones_(t: Tensor): Tensor { return noGrad(() => t.fill_(1)); }
+export function constant_(t: Tensor, val: number): Tensor {
+  return noGrad(() => t.fill_(val));
+}
+export function zeros_(t: Tensor): Tensor {
+  return noGrad(() => t.zero_());
+}
+export function ones_(t: Tensor): Tensor {
+  return noGrad(() => t.fill_(1));
+}
 
 /**
  * Normal(mean, std) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_ and
@@ -52,7 +83,8 @@ export function ones_(t: Tensor): Tensor { return noGrad(() => t.fill_(1)); }
  */
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator?: Generator): Tensor {
   const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
-  const l = cdf((a - mean) / std), u = cdf((b - mean) / std);
+  const l = cdf((a - mean) / std),
+    u = cdf((b - mean) / std);
   return noGrad(() => {
     t.uniform_(2 * l - 1, 2 * u - 1, generator);
     aten.erfinv_(t);
@@ -88,7 +120,8 @@ function erf(x: number): number {
   const ax = Math.abs(x);
   if (ax < 2.5) {
     // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
-    let term = ax, sum = ax;
+    let term = ax,
+      sum = ax;
     const x2 = ax * ax;
     for (let n = 1; n < 200; n++) {
       term *= -x2 / n;
@@ -99,12 +132,17 @@ function erf(x: number): number {
     return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
   }
   // Continued fraction for erfc (Lentz), accurate for |x| ≥ 2.5.
-  let f = ax, c = ax, d = 0;
+  let f = ax,
+    c = ax,
+    d = 0;
   const tiny = 1e-300;
   for (let n = 1; n < 300; n++) {
     const an = n / 2;
-    d = ax + an * d; d = d === 0 ? tiny : d; d = 1 / d;
-    c = ax + an / c; c = c === 0 ? tiny : c;
+    d = ax + an * d;
+    d = d === 0 ? tiny : d;
+    d = 1 / d;
+    c = ax + an / c;
+    c = c === 0 ? tiny : c;
     const delta = c * d;
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;

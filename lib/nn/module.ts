@@ -18,7 +18,10 @@ export interface LoadStateDictOptions {
   /** Copy values of another floating dtype with a cast, as PyTorch does (default false: an error). */
   castDtype?: boolean;
 }
-export interface LoadStateDictResult { missingKeys: string[]; unexpectedKeys: string[] }
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
 
 const shapeStr = (s: number[]) => `[${s.join(', ')}]`;
 
@@ -29,14 +32,20 @@ export class Module {
   readonly #buffers = new Map<string, { value: Tensor | null; persistent: boolean }>();
 
   /** The computation; subclasses override it with their own signature. */
-  forward(..._args: any[]): any { throw new Error(`${this.constructor.name} has no forward()`); }
+  forward(..._args: any[]): any {
+    throw new Error(`${this.constructor.name} has no forward()`);
+  }
   /** forward(...args), as calling a module in PyTorch. */
-  call(...args: Parameters<this['forward']>): ReturnType<this['forward']> { return this.forward(...args); }
+  call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
+    return this.forward(...args);
+  }
 
   // ---- registration ----------------------------------------------------------------------
 
   /** Own fields as [name, value] pairs; containers override this to list their entries. */
-  protected _members(): [string, unknown][] { return Object.entries(this); }
+  protected _members(): [string, unknown][] {
+    return Object.entries(this);
+  }
 
   /** Adds a child under `name` (for names that are not fields, e.g. built in a loop). */
   registerModule<M extends Module | null>(name: string, module: M): M {
@@ -65,8 +74,11 @@ export class Module {
     this.#buffers.set(name, entry);
     Object.defineProperty(this, name, {
       get: () => entry.value,
-      set: (v: Tensor | null) => { entry.value = v ? keep(v) : v; },
-      enumerable: true, configurable: true,
+      set: (v: Tensor | null) => {
+        entry.value = v ? keep(v) : v;
+      },
+      enumerable: true,
+      configurable: true,
     });
     return tensor;
   }
@@ -93,10 +105,16 @@ export class Module {
   namedChildren(): [string, Module][] {
     const seen = new Set<Module>();
     const out: [string, Module][] = [];
-    for (const [name, m] of this._rawChildren()) if (!seen.has(m)) { seen.add(m); out.push([name, m]); }
+    for (const [name, m] of this._rawChildren())
+      if (!seen.has(m)) {
+        seen.add(m);
+        out.push([name, m]);
+      }
     return out;
   }
-  children(): Module[] { return this.namedChildren().map((e) => e[1]); }
+  children(): Module[] {
+    return this.namedChildren().map((e) => e[1]);
+  }
 
   private _rawChildren(): [string, Module][] {
     return this._members().filter((e): e is [string, Module] => e[1] instanceof Module);
@@ -112,25 +130,35 @@ export class Module {
     for (const [name, m] of this.namedChildren()) out.push(...m.namedModules(join(prefix, name), memo));
     return out;
   }
-  modules(): Module[] { return this.namedModules().map((e) => e[1]); }
+  modules(): Module[] {
+    return this.namedModules().map((e) => e[1]);
+  }
 
   /** All parameters with dotted names, each tensor once (a tied weight under its first name). */
   namedParameters(prefix = '', recurse = true): [string, Parameter][] {
     return this._namedMembers((m) => m.ownParameters(), prefix, recurse) as [string, Parameter][];
   }
-  parameters(recurse = true): Parameter[] { return this.namedParameters('', recurse).map((e) => e[1]); }
+  parameters(recurse = true): Parameter[] {
+    return this.namedParameters('', recurse).map((e) => e[1]);
+  }
 
   namedBuffers(prefix = '', recurse = true): [string, Tensor][] {
     return this._namedMembers((m) => m.ownBuffers(), prefix, recurse);
   }
-  buffers(recurse = true): Tensor[] { return this.namedBuffers('', recurse).map((e) => e[1]); }
+  buffers(recurse = true): Tensor[] {
+    return this.namedBuffers('', recurse).map((e) => e[1]);
+  }
 
   private _namedMembers(get: (m: Module) => [string, Tensor][], prefix: string, recurse: boolean): [string, Tensor][] {
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     const mods: [string, Module][] = recurse ? this.namedModules(prefix) : [[prefix, this]];
     for (const [mp, m] of mods) {
-      for (const [name, t] of get(m)) if (!seen.has(t)) { seen.add(t); out.push([join(mp, name), t]); }
+      for (const [name, t] of get(m))
+        if (!seen.has(t)) {
+          seen.add(t);
+          out.push([join(mp, name), t]);
+        }
     }
     return out;
   }
@@ -162,7 +190,9 @@ export class Module {
     for (const m of this.children()) m.train(mode);
     return this;
   }
-  eval(): this { return this.train(false); }
+  eval(): this {
+    return this.train(false);
+  }
 
   /** Sets requiresGrad on every parameter (freezes with false). */
   requiresGrad_(requiresGrad = true): this {
@@ -173,7 +203,10 @@ export class Module {
   /** Clears gradients: to null (default), or zeroes them in place. */
   zeroGrad(setToNone = true): void {
     const ps = this.parameters();
-    if (setToNone) { for (const p of ps) p.grad = null; return; }
+    if (setToNone) {
+      for (const p of ps) p.grad = null;
+      return;
+    }
     scope(() => {
       const gs = ps.map((p) => p.grad).filter((g): g is Tensor => g !== null);
       if (gs.length) aten._foreach_zero_(gs);
@@ -199,8 +232,13 @@ export class Module {
     let device: DeviceLike | undefined;
     if (typeof target === 'string') {
       let d: DType | null = null;
-      try { d = normDtype(target); } catch { /* a device */ }
-      if (d) dtype = d; else device = target;
+      try {
+        d = normDtype(target);
+      } catch {
+        /* a device */
+      }
+      if (d) dtype = d;
+      else device = target;
     } else {
       dtype = target.dtype === undefined ? undefined : normDtype(target.dtype);
       device = target.device;
@@ -222,17 +260,31 @@ export class Module {
       const g = t.grad;
       if (g) aten.set_data(g, g.to({ dtype: dt, device: dev }));
     };
-    noGrad(() => scope(() => {
-      for (const t of this._allTensors()) convert(t);
-    }));
+    noGrad(() =>
+      scope(() => {
+        for (const t of this._allTensors()) convert(t);
+      }),
+    );
     return this;
   }
-  float(): this { return this.to('float32'); }
-  double(): this { return this.to('float64'); }
-  half(): this { return this.to('float16'); }
-  bfloat16(): this { return this.to('bfloat16'); }
-  cpu(): this { return this.to({ device: 'cpu' }); }
-  cuda(device: number | string = 0): this { return this.to({ device: typeof device === 'number' ? `cuda:${device}` : device }); }
+  float(): this {
+    return this.to('float32');
+  }
+  double(): this {
+    return this.to('float64');
+  }
+  half(): this {
+    return this.to('float16');
+  }
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
+  cpu(): this {
+    return this.to({ device: 'cpu' });
+  }
+  cuda(device: number | string = 0): this {
+    return this.to({ device: typeof device === 'number' ? `cuda:${device}` : device });
+  }
 
   /** Parameters, then buffers, of the whole tree, each tensor once. */
   private _allTensors(): Tensor[] {
@@ -278,17 +330,28 @@ export class Module {
     const copies: [Tensor, Tensor][] = [];
     for (const [key, t] of targets) {
       const v = src.get(key);
-      if (v === undefined || v === null) { missingKeys.push(key); continue; }
-      if (!(v instanceof Tensor)) { errors.push(`value for ${key} is not a Tensor`); continue; }
-      if (v.isDisposed) { errors.push(`value for ${key} is a disposed tensor`); continue; }
+      if (v === undefined || v === null) {
+        missingKeys.push(key);
+        continue;
+      }
+      if (!(v instanceof Tensor)) {
+        errors.push(`value for ${key} is not a Tensor`);
+        continue;
+      }
+      if (v.isDisposed) {
+        errors.push(`value for ${key} is a disposed tensor`);
+        continue;
+      }
       const [ws, hs] = [v.shape, t.shape];
       if (ws.length !== hs.length || ws.some((s, i) => s !== hs[i])) {
         errors.push(`size mismatch for ${key}: copying a param with shape ${shapeStr(ws)} from checkpoint, the shape in current model is ${shapeStr(hs)}.`);
         continue;
       }
       if (v.dtype !== t.dtype && !(opts.castDtype && v.isFloatingPoint() && t.isFloatingPoint())) {
-        errors.push(`dtype mismatch for ${key}: copying a param of dtype ${v.dtype} from checkpoint, the dtype in current model is ${t.dtype}` +
-          (v.isFloatingPoint() && t.isFloatingPoint() ? ' (pass castDtype: true to cast).' : '.'));
+        errors.push(
+          `dtype mismatch for ${key}: copying a param of dtype ${v.dtype} from checkpoint, the dtype in current model is ${t.dtype}` +
+            (v.isFloatingPoint() && t.isFloatingPoint() ? ' (pass castDtype: true to cast).' : '.'),
+        );
         continue;
       }
       copies.push([t, v]);
@@ -299,18 +362,26 @@ export class Module {
       if (missingKeys.length) errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     }
     if (errors.length) throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
-    noGrad(() => { for (const [t, v] of copies) t.copy_(v); });
+    noGrad(() => {
+      for (const [t, v] of copies) t.copy_(v);
+    });
     return { missingKeys, unexpectedKeys };
   }
 
   // ---- memory and printing ---------------------------------------------------------------
 
   /** Frees every parameter and buffer of the tree now (the module is unusable afterwards). */
-  dispose(): void { for (const t of this._allTensors()) t.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    for (const t of this._allTensors()) t.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 
   /** The part inside the parentheses of this module's printed form (as PyTorch's extra_repr). */
-  extraRepr(): string { return ''; }
+  extraRepr(): string {
+    return '';
+  }
 
   toString(): string {
     const kids = this._rawChildren().map(([name, m]) => `(${name}): ${m.toString().replace(/\n/g, '\n  ')}`);
@@ -320,7 +391,9 @@ export class Module {
     if (kids.length === 0 && lines.length <= 1) return `${name}(${extra})`;
     return `${name}(\n  ${lines.join('\n  ')}\n)`;
   }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 }
 
 function checkName(name: string): void {
@@ -328,7 +401,9 @@ function checkName(name: string): void {
   if (name.includes('.')) throw new TypeError(`module member name can't contain ".", got: ${name}`);
 }
 
-function join(prefix: string, name: string): string { return prefix ? `${prefix}.${name}` : name; }
+function join(prefix: string, name: string): string {
+  return prefix ? `${prefix}.${name}` : name;
+}
 
 function sameDevice(a: string, b: string): boolean {
   const n = (d: string) => (d === 'cuda' ? 'cuda:0' : d);

@@ -21,8 +21,14 @@ export class Parameter extends Tensor {
     return scope(() => new Parameter(empty(shape, { dtype: o.dtype, device: o.device }), o.requiresGrad ?? true));
   }
 
-  override toString(): string { return `Parameter containing:\n${super.toString()}`; }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return this._h === 0 ? 'Parameter(<disposed>)' : this.toString(); }
+  override toString(): string {
+    return `Parameter containing:\n${super.toString()}`;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this._h === 0 ? 'Parameter(<disposed>)' : this.toString();
+  }
 }
 
-export function isParameter(x: unknown): x is Parameter { return x instanceof Parameter; }
+export function isParameter(x: unknown): x is Parameter {
+  return x instanceof Parameter;
+}

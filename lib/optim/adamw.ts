@@ -37,7 +37,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
   protected override stepGroup(g: ParamGroup<AdamWOptions>): void {
     const { params, grads: rawGrads } = this.withGrads(g);
     if (params.length === 0) return;
-    const expAvgs: Tensor[] = [], expAvgSqs: Tensor[] = [], maxExpAvgSqs: Tensor[] = [], steps: number[] = [];
+    const expAvgs: Tensor[] = [],
+      expAvgSqs: Tensor[] = [],
+      maxExpAvgSqs: Tensor[] = [],
+      steps: number[] = [];
     for (const p of params) {
       let s = this.state.get(p);
       if (!s) {
@@ -57,7 +60,10 @@ export class AdamW extends Optimizer<AdamWOptions> {
       const grads: Tensor[] = g.maximize ? aten._foreach_neg(rawGrads) : rawGrads;
       if (weightDecay !== 0) aten._foreach_mul_.Scalar(params, 1 - lr * weightDecay);
       if (hasForeachLerp) (aten as any)._foreach_lerp_.Scalar(expAvgs, grads, 1 - beta1);
-      else { aten._foreach_mul_.Scalar(expAvgs, beta1); aten._foreach_add_.List(expAvgs, grads, { alpha: 1 - beta1 }); }
+      else {
+        aten._foreach_mul_.Scalar(expAvgs, beta1);
+        aten._foreach_add_.List(expAvgs, grads, { alpha: 1 - beta1 });
+      }
       aten._foreach_mul_.Scalar(expAvgSqs, beta2);
       aten._foreach_addcmul_.Scalar(expAvgSqs, grads, grads, 1 - beta2);
       const stepSize = steps.map((t) => -(lr / (1 - beta1 ** t)));

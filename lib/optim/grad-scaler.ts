@@ -18,7 +18,13 @@ export interface GradScalerOptions {
   enabled?: boolean;
 }
 
-export interface GradScalerStateDict { scale: number; growth_factor: number; backoff_factor: number; growth_interval: number; _growth_tracker: number }
+export interface GradScalerStateDict {
+  scale: number;
+  growth_factor: number;
+  backoff_factor: number;
+  growth_interval: number;
+  _growth_tracker: number;
+}
 
 /** Device types on which the fused check-and-unscale kernel turned out to be missing (CPU in 1.13). */
 const noFusedUnscale = new Set<string>();
@@ -43,7 +49,9 @@ export class GradScaler {
     if (!(this.backoffFactor < 1)) throw new RangeError('The backoff factor must be < 1.0.');
   }
 
-  getScale(): number { return this.enabled ? this.#scale : 1; }
+  getScale(): number {
+    return this.enabled ? this.#scale : 1;
+  }
 
   /** loss · scale, a new tensor, in float32 for a half-precision loss (as PyTorch's float32 scale promotes it). */
   scale(loss: Tensor): Tensor {
@@ -57,31 +65,40 @@ export class GradScaler {
     if (!this.enabled) return;
     if (this.#unscaled.has(optimizer)) throw new Error('unscale_() has already been called on this optimizer since the last update().');
     const inv = 1 / this.#scale;
-    const found = scope(() => noGrad(() => {
-      const grads: Tensor[] = [];
-      for (const g of optimizer.paramGroups) for (const p of g.params) { const gr = p.grad; if (gr) grads.push(gr); }
-      if (grads.length === 0) return false;
-      const device = grads[0].device.split(':')[0];
-      if (!noFusedUnscale.has(device)) {
-        const foundInf = zeros([1], { dtype: 'float32', device: grads[0].device });
-        try {
-          aten._amp_foreach_non_finite_check_and_unscale_(grads, foundInf, full([1], inv, { dtype: 'float32', device: grads[0].device }));
-          return foundInf.item() !== 0;
-        } catch {
-          noFusedUnscale.add(device);
+    const found = scope(() =>
+      noGrad(() => {
+        const grads: Tensor[] = [];
+        for (const g of optimizer.paramGroups)
+          for (const p of g.params) {
+            const gr = p.grad;
+            if (gr) grads.push(gr);
+          }
+        if (grads.length === 0) return false;
+        const device = grads[0].device.split(':')[0];
+        if (!noFusedUnscale.has(device)) {
+          const foundInf = zeros([1], { dtype: 'float32', device: grads[0].device });
+          try {
+            aten._amp_foreach_non_finite_check_and_unscale_(grads, foundInf, full([1], inv, { dtype: 'float32', device: grads[0].device }));
+            return foundInf.item() !== 0;
+          } catch {
+            noFusedUnscale.add(device);
+          }
         }
-      }
-      aten._foreach_mul_.Scalar(grads, inv);
-      // g·0 is 0 for finite g and NaN for ±inf/NaN; the sum of their 1-norms is NaN iff one was.
-      const zeroed: Tensor[] = aten._foreach_mul.Scalar(grads, 0);
-      return Number.isNaN(stack(aten._foreach_norm(zeroed, 1)).sum().item());
-    }));
+        aten._foreach_mul_.Scalar(grads, inv);
+        // g·0 is 0 for finite g and NaN for ±inf/NaN; the sum of their 1-norms is NaN iff one was.
+        const zeroed: Tensor[] = aten._foreach_mul.Scalar(grads, 0);
+        return Number.isNaN(stack(aten._foreach_norm(zeroed, 1)).sum().item());
+      }),
+    );
     this.#unscaled.set(optimizer, found);
   }
 
   /** Unscales (unless done) and steps the optimizer unless inf/NaN was found; returns whether it stepped. */
   step(optimizer: Optimizer<any>): boolean {
-    if (!this.enabled) { optimizer.step(); return true; }
+    if (!this.enabled) {
+      optimizer.step();
+      return true;
+    }
     if (!this.#unscaled.has(optimizer)) this.unscale_(optimizer);
     if (this.#unscaled.get(optimizer)) return false;
     optimizer.step();
@@ -107,8 +124,13 @@ export class GradScaler {
   }
 
   stateDict(): GradScalerStateDict {
-    return { scale: this.#scale, growth_factor: this.growthFactor, backoff_factor: this.backoffFactor,
-      growth_interval: this.growthInterval, _growth_tracker: this.#growthTracker };
+    return {
+      scale: this.#scale,
+      growth_factor: this.growthFactor,
+      backoff_factor: this.backoffFactor,
+      growth_interval: this.growthInterval,
+      _growth_tracker: this.#growthTracker,
+    };
   }
   loadStateDict(sd: GradScalerStateDict): void {
     this.#scale = sd.scale;

@@ -53,7 +53,9 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** One update of every parameter that has a gradient; closure (if given) recomputes the loss. */
   step(closure?: () => Tensor): Tensor | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
-    scope(() => { for (const g of this.paramGroups) this.stepGroup(g); });
+    scope(() => {
+      for (const g of this.paramGroups) this.stepGroup(g);
+    });
     return loss;
   }
   protected abstract stepGroup(group: ParamGroup<O>): void;
@@ -61,7 +63,10 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** Clears gradients: to null (default), or zeroes them in place in one foreach call. */
   zeroGrad(setToNone = true): void {
     const ps = this.paramGroups.flatMap((g) => g.params);
-    if (setToNone) { for (const p of ps) p.grad = null; return; }
+    if (setToNone) {
+      for (const p of ps) p.grad = null;
+      return;
+    }
     scope(() => {
       const gs = ps.map((p) => p.grad).filter((g): g is Tensor => g !== null);
       if (gs.length) aten._foreach_zero_(gs);
@@ -70,10 +75,14 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Parameters of a group that have a gradient, with their gradients (new handles, scope-owned). */
   protected withGrads(group: ParamGroup<O>): { params: Tensor[]; grads: Tensor[] } {
-    const params: Tensor[] = [], grads: Tensor[] = [];
+    const params: Tensor[] = [],
+      grads: Tensor[] = [];
     for (const p of group.params) {
       const g = p.grad;
-      if (g !== null) { params.push(p); grads.push(g); }
+      if (g !== null) {
+        params.push(p);
+        grads.push(g);
+      }
     }
     return { params, grads };
   }
@@ -127,7 +136,8 @@ export abstract class Optimizer<O extends { lr: number }> {
         const e: ParamState = {};
         for (const [k, v] of Object.entries(s)) {
           if (k === 'step') e[k] = v instanceof Tensor ? v.item() : Number(v);
-          else if (v instanceof Tensor) e[k] = keep(v.isFloatingPoint() ? v.to({ dtype: p.dtype, device: p.device, copy: true }) : v.to({ device: p.device, copy: true }));
+          else if (v instanceof Tensor)
+            e[k] = keep(v.isFloatingPoint() ? v.to({ dtype: p.dtype, device: p.device, copy: true }) : v.to({ device: p.device, copy: true }));
           else e[k] = v;
         }
         newState.set(p, e);
@@ -147,5 +157,7 @@ export abstract class Optimizer<O extends { lr: number }> {
   }
 
   /** Frees the optimizer's state tensors (not the parameters). */
-  dispose(): void { this.disposeState(); }
+  dispose(): void {
+    this.disposeState();
+  }
 }

@@ -4,7 +4,11 @@
 import type { Tensor } from '../core/tensor.js';
 import type { Module } from '../nn/module.js';
 
-export interface WeightDecayGroup { params: Tensor[]; weightDecay: number; paramNames: string[] }
+export interface WeightDecayGroup {
+  params: Tensor[];
+  weightDecay: number;
+  paramNames: string[];
+}
 
 /** [{decayed, weightDecay: wd}, {the rest, weightDecay: 0}] over the trainable parameters. */
 export function paramGroupsWeightDecay(model: Module, weightDecay: number): [WeightDecayGroup, WeightDecayGroup] {

@@ -39,7 +39,7 @@ export function cosineLR(step: number, baseLr: number, o: CosineOptions): number
   const lrMin = o.lrMin ?? 0;
   const t = (o.warmupPrefix ?? true) ? step - (o.warmupSteps ?? 0) : step;
   if (Math.floor(t / o.tInitial) >= 1) return lrMin;
-  return lrMin + 0.5 * (baseLr - lrMin) * (1 + Math.cos(Math.PI * t / o.tInitial));
+  return lrMin + 0.5 * (baseLr - lrMin) * (1 + Math.cos((Math.PI * t) / o.tInitial));
 }
 
 /** Linear warmup, then baseLr for ever (timm StepLRScheduler with decay_rate 1). */
@@ -50,8 +50,12 @@ export function warmupConstantLR(step: number, baseLr: number, o: WarmupOptions)
 /** A schedule: the LR at a step for a group whose base LR is baseLr. */
 export type Schedule = (step: number, baseLr: number) => number;
 
-export function cosineSchedule(o: CosineOptions): Schedule { return (step, base) => cosineLR(step, base, o); }
-export function warmupConstantSchedule(o: WarmupOptions): Schedule { return (step, base) => warmupConstantLR(step, base, o); }
+export function cosineSchedule(o: CosineOptions): Schedule {
+  return (step, base) => cosineLR(step, base, o);
+}
+export function warmupConstantSchedule(o: WarmupOptions): Schedule {
+  return (step, base) => warmupConstantLR(step, base, o);
+}
 
 /**
  * Sets each group's lr to schedule(step, its base LR). The base LRs are the groups' lrs when
@@ -62,7 +66,10 @@ export class LRScheduler {
   readonly baseLrs: number[];
   lastStep = 0;
 
-  constructor(readonly optimizer: Optimizer<any>, readonly schedule: Schedule) {
+  constructor(
+    readonly optimizer: Optimizer<any>,
+    readonly schedule: Schedule,
+  ) {
     for (const g of optimizer.paramGroups) if (g.initialLr === undefined) g.initialLr = g.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
     this.stepUpdate(0);
@@ -71,13 +78,19 @@ export class LRScheduler {
   /** Applies the schedule at numUpdates (timm's step_update(num_updates)). */
   stepUpdate(numUpdates: number): void {
     this.lastStep = numUpdates;
-    this.optimizer.paramGroups.forEach((g, i) => { g.lr = this.schedule(numUpdates, this.baseLrs[i]); });
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = this.schedule(numUpdates, this.baseLrs[i]);
+    });
   }
 
   /** Current LR of each group. */
-  getLastLr(): number[] { return this.optimizer.paramGroups.map((g) => g.lr); }
+  getLastLr(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
 
-  stateDict(): { base_values: number[]; last_step: number } { return { base_values: [...this.baseLrs], last_step: this.lastStep }; }
+  stateDict(): { base_values: number[]; last_step: number } {
+    return { base_values: [...this.baseLrs], last_step: this.lastStep };
+  }
   loadStateDict(sd: { base_values: number[]; last_step: number }): void {
     if (sd.base_values.length !== this.baseLrs.length) throw new Error('scheduler state has a different number of groups');
     this.baseLrs.splice(0, this.baseLrs.length, ...sd.base_values);

@@ -17,8 +17,17 @@ export function writeFileAtomic(path: string, data: Uint8Array | Iterable<Uint8A
     closed = true;
     renameSync(tmp, path);
   } catch (e) {
-    if (!closed) try { closeSync(fd); } catch { /* already failing */ }
-    try { unlinkSync(tmp); } catch { /* already failing */ }
+    if (!closed)
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already failing */
+    }
     throw e;
   }
   syncDir(dir);
@@ -32,5 +41,12 @@ function writeAll(fd: number, chunk: Uint8Array): void {
 /** Makes the rename durable; not every platform or file system allows fsync of a folder. */
 function syncDir(dir: string): void {
   let fd = -1;
-  try { fd = openSync(dir, 'r'); fsyncSync(fd); } catch { /* best effort */ } finally { if (fd >= 0) closeSync(fd); }
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* best effort */
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }

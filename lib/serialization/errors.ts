@@ -2,7 +2,12 @@
 // the key or entry when there is one, and what was wrong.
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
-  constructor(readonly file: string, readonly detail: string, readonly key?: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    readonly key?: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}${key !== undefined ? ` [${JSON.stringify(key)}]` : ''}: ${detail}`, options);
   }
 }

@@ -25,7 +25,10 @@ export function detectFormat(src: ByteSource): CheckpointFormat {
 export function unsupportedFormat(src: ByteSource, f: CheckpointFormat): CheckpointError {
   switch (f) {
     case 'legacy-torch':
-      return new CheckpointError(src.name, 'legacy (non-zip) torch.save format (PyTorch < 1.6 or _use_new_zipfile_serialization=False) is not supported; re-save it with torch.save in a recent PyTorch, or convert it to safetensors');
+      return new CheckpointError(
+        src.name,
+        'legacy (non-zip) torch.save format (PyTorch < 1.6 or _use_new_zipfile_serialization=False) is not supported; re-save it with torch.save in a recent PyTorch, or convert it to safetensors',
+      );
     case 'pickle':
       return new CheckpointError(src.name, 'a bare pickle, not a torch.save checkpoint: not supported (torch.save files are zip archives)');
     default:

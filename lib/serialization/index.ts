@@ -49,12 +49,16 @@ export function load(path: string, opts: LoadOptions = {}): any {
 
 /** load() for a checkpoint held in memory (no sharded indexes). */
 export function loadBuffer(buffer: Uint8Array, opts: LoadOptions & { name?: string } = {}): any {
-  return withSource(buffer, (src) => {
-    const f = detectFormat(src);
-    if (f === 'torch-zip') return loadFrom(src, { ...opts, mapLocation: opts.mapLocation ?? opts.device });
-    if (f === 'safetensors') return safetensors.loadFromSource(src, { device: deviceOf(opts) }).tensors;
-    throw unsupportedFormat(src, f);
-  }, opts.name ?? '<checkpoint buffer>');
+  return withSource(
+    buffer,
+    (src) => {
+      const f = detectFormat(src);
+      if (f === 'torch-zip') return loadFrom(src, { ...opts, mapLocation: opts.mapLocation ?? opts.device });
+      if (f === 'safetensors') return safetensors.loadFromSource(src, { device: deviceOf(opts) }).tensors;
+      throw unsupportedFormat(src, f);
+    },
+    opts.name ?? '<checkpoint buffer>',
+  );
 }
 
 function deviceOf(opts: LoadOptions): string | undefined {
@@ -64,7 +68,8 @@ function deviceOf(opts: LoadOptions): string | undefined {
 /** load(), then checks the result is a flat name → Tensor dict and returns it as a Map. */
 export function loadStateDict(path: string, opts: LoadOptions = {}): Map<string, Tensor> {
   const obj = load(path, opts);
-  if (!(obj instanceof Map)) throw new CheckpointError(path, `not a state dict: the checkpoint holds ${obj === null ? 'None' : Array.isArray(obj) ? 'a list' : typeof obj}`);
+  if (!(obj instanceof Map))
+    throw new CheckpointError(path, `not a state dict: the checkpoint holds ${obj === null ? 'None' : Array.isArray(obj) ? 'a list' : typeof obj}`);
   for (const [k, v] of obj) {
     if (typeof k !== 'string') throw new CheckpointError(path, `not a flat state dict: key ${String(k)} is not a string`);
     if (!(v instanceof Tensor)) {

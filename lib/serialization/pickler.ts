@@ -21,7 +21,8 @@ export class Pickler {
     this.len = 0;
     this.memo.clear();
     this.path.length = 0;
-    this.op(0x80); this.byte(2);
+    this.op(0x80);
+    this.byte(2);
     this.save(obj);
     this.op(0x2e);
     return Buffer.from(this.buf.subarray(0, this.len));
@@ -35,10 +36,23 @@ export class Pickler {
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
-  op(code: number): void { this.byte(code); }
-  byte(b: number): void { this.ensure(1); this.buf[this.len++] = b; }
-  raw(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
-  private u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v, this.len); this.len += 4; }
+  op(code: number): void {
+    this.byte(code);
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = b;
+  }
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  private u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.len);
+    this.len += 4;
+  }
 
   // ---- values ----------------------------------------------------------------------------
 
@@ -48,9 +62,25 @@ export class Pickler {
   }
 
   int(v: number | bigint): void {
-    if (typeof v === 'number' && v >= 0 && v < 0x100) { this.op(0x4b); this.byte(v); return; }
-    if (typeof v === 'number' && v >= 0 && v < 0x10000) { this.op(0x4d); this.ensure(2); this.buf.writeUInt16LE(v, this.len); this.len += 2; return; }
-    if (typeof v === 'number' && v >= -0x80000000 && v <= 0x7fffffff) { this.op(0x4a); this.ensure(4); this.buf.writeInt32LE(v, this.len); this.len += 4; return; }
+    if (typeof v === 'number' && v >= 0 && v < 0x100) {
+      this.op(0x4b);
+      this.byte(v);
+      return;
+    }
+    if (typeof v === 'number' && v >= 0 && v < 0x10000) {
+      this.op(0x4d);
+      this.ensure(2);
+      this.buf.writeUInt16LE(v, this.len);
+      this.len += 2;
+      return;
+    }
+    if (typeof v === 'number' && v >= -0x80000000 && v <= 0x7fffffff) {
+      this.op(0x4a);
+      this.ensure(4);
+      this.buf.writeInt32LE(v, this.len);
+      this.len += 4;
+      return;
+    }
     // LONG1: minimal little-endian two's complement.
     let x = BigInt(v);
     const out: number[] = [];
@@ -60,27 +90,48 @@ export class Pickler {
       x >>= 8n;
       if ((x === 0n && !(b & 0x80)) || (x === -1n && b & 0x80)) break;
     }
-    this.op(0x8a); this.byte(out.length); this.raw(Uint8Array.from(out));
+    this.op(0x8a);
+    this.byte(out.length);
+    this.raw(Uint8Array.from(out));
   }
-  float(v: number): void { this.op(0x47); this.ensure(8); this.buf.writeDoubleBE(v, this.len); this.len += 8; }
+  float(v: number): void {
+    this.op(0x47);
+    this.ensure(8);
+    this.buf.writeDoubleBE(v, this.len);
+    this.len += 8;
+  }
   str(s: string): void {
     const b = Buffer.from(s, 'utf8');
-    this.op(0x58); this.u32(b.length); this.raw(b);
+    this.op(0x58);
+    this.u32(b.length);
+    this.raw(b);
   }
-  bool(v: boolean): void { this.op(v ? 0x88 : 0x89); }
-  none(): void { this.op(0x4e); }
+  bool(v: boolean): void {
+    this.op(v ? 0x88 : 0x89);
+  }
+  none(): void {
+    this.op(0x4e);
+  }
 
   /** GLOBAL module\nname\n, memoized like Python's pickler does. */
   global(module: string, name: string): void {
     const key = `global:${module}.${name}`;
     if (this.getMemo(key)) return;
-    this.op(0x63); this.raw(Buffer.from(`${module}\n${name}\n`, 'utf8'));
+    this.op(0x63);
+    this.raw(Buffer.from(`${module}\n${name}\n`, 'utf8'));
     this.putMemo(key);
   }
   /** A tuple of already-known items. */
   tuple(items: unknown[]): void {
-    if (items.length === 0) { this.op(0x29); return; }
-    if (items.length <= 3) { for (const x of items) this.save(x); this.op([0x85, 0x86, 0x87][items.length - 1]); return; }
+    if (items.length === 0) {
+      this.op(0x29);
+      return;
+    }
+    if (items.length <= 3) {
+      for (const x of items) this.save(x);
+      this.op([0x85, 0x86, 0x87][items.length - 1]);
+      return;
+    }
     this.op(0x28);
     for (const x of items) this.save(x);
     this.op(0x74);
@@ -92,18 +143,33 @@ export class Pickler {
     this.op(0x52);
   }
   /** BINPERSID of a tuple. */
-  persistentId(items: unknown[]): void { this.tuple(items); this.op(0x51); }
+  persistentId(items: unknown[]): void {
+    this.tuple(items);
+    this.op(0x51);
+  }
 
   getMemo(x: unknown): boolean {
     const i = this.memo.get(x);
     if (i === undefined) return false;
-    if (i < 256) { this.op(0x68); this.byte(i); } else { this.op(0x6a); this.u32(i); }
+    if (i < 256) {
+      this.op(0x68);
+      this.byte(i);
+    } else {
+      this.op(0x6a);
+      this.u32(i);
+    }
     return true;
   }
   putMemo(x: unknown): void {
     const i = this.memo.size;
     this.memo.set(x, i);
-    if (i < 256) { this.op(0x71); this.byte(i); } else { this.op(0x72); this.u32(i); }
+    if (i < 256) {
+      this.op(0x71);
+      this.byte(i);
+    } else {
+      this.op(0x72);
+      this.u32(i);
+    }
   }
 
   save(x: unknown): void {
@@ -120,29 +186,50 @@ export class Pickler {
       this.reduce('_codecs', 'encode', [Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1'), 'latin1']);
       return this.putMemo(x);
     }
-    if (x instanceof PyComplex) { this.reduce('builtins', 'complex', [x.real, x.imag]); return this.putMemo(x); }
+    if (x instanceof PyComplex) {
+      this.reduce('builtins', 'complex', [x.real, x.imag]);
+      return this.putMemo(x);
+    }
     if (Array.isArray(x)) {
-      this.op(0x5d); this.putMemo(x);
-      this.batch(x.map((v, i) => [`[${i}]`, v] as const), (v) => this.save(v), 0x65);
+      this.op(0x5d);
+      this.putMemo(x);
+      this.batch(
+        x.map((v, i) => [`[${i}]`, v] as const),
+        (v) => this.save(v),
+        0x65,
+      );
       return;
     }
     if (x instanceof Map) {
-      this.global('collections', 'OrderedDict'); this.op(0x29); this.op(0x52); this.putMemo(x);
+      this.global('collections', 'OrderedDict');
+      this.op(0x29);
+      this.op(0x52);
+      this.putMemo(x);
       this.items([...x.entries()]);
       const attrs = Object.entries(x);
-      if (attrs.length) { this.dict(attrs); this.op(0x62); }
+      if (attrs.length) {
+        this.dict(attrs);
+        this.op(0x62);
+      }
       return;
     }
     if (x instanceof Set) {
       this.global('builtins', 'set');
       this.op(0x5d);
-      this.batch([...x].map((v, i) => [`{${i}}`, v] as const), (v) => this.save(v), 0x65);
-      this.op(0x85); this.op(0x52); this.putMemo(x);
+      this.batch(
+        [...x].map((v, i) => [`{${i}}`, v] as const),
+        (v) => this.save(v),
+        0x65,
+      );
+      this.op(0x85);
+      this.op(0x52);
+      this.putMemo(x);
       return;
     }
     const proto = Object.getPrototypeOf(x);
     if (proto === Object.prototype || proto === null) {
-      this.op(0x7d); this.putMemo(x);
+      this.op(0x7d);
+      this.putMemo(x);
       this.items(Object.entries(x));
       return;
     }
@@ -150,11 +237,20 @@ export class Pickler {
   }
 
   /** A plain dict of string keys (no memo of the dict itself). */
-  private dict(entries: [string, unknown][]): void { this.op(0x7d); this.items(entries); }
+  private dict(entries: [string, unknown][]): void {
+    this.op(0x7d);
+    this.items(entries);
+  }
 
   private items(entries: [unknown, unknown][]): void {
-    this.batch(entries.map(([k, v]) => [`[${JSON.stringify(typeof k === 'bigint' ? String(k) : k) ?? String(k)}]`, [k, v]] as const),
-      ([k, v]) => { this.save(k); this.save(v); }, 0x75);
+    this.batch(
+      entries.map(([k, v]) => [`[${JSON.stringify(typeof k === 'bigint' ? String(k) : k) ?? String(k)}]`, [k, v]] as const),
+      ([k, v]) => {
+        this.save(k);
+        this.save(v);
+      },
+      0x75,
+    );
   }
 
   /** MARK items… APPENDS/SETITEMS in batches of 1000, as Python does. */
@@ -162,7 +258,11 @@ export class Pickler {
     for (let i = 0; i < items.length; i += 1000) {
       const chunk = items.slice(i, i + 1000);
       this.op(0x28);
-      for (const [where, v] of chunk) { this.path.push(where); write(v); this.path.pop(); }
+      for (const [where, v] of chunk) {
+        this.path.push(where);
+        write(v);
+        this.path.pop();
+      }
       this.op(opcode);
     }
   }

@@ -22,9 +22,17 @@ export type Metadata = Record<string, string>;
 export type TensorMap = Map<string, Tensor>;
 /** What the writers accept: a Map or a plain record of name → Tensor. */
 export type TensorsLike = Map<string, Tensor> | Record<string, Tensor>;
-export interface LoadOptions { device?: string }
+export interface LoadOptions {
+  device?: string;
+}
 
-export interface TensorInfo { name: string; dtype: DType; shape: number[]; begin: number; end: number }
+export interface TensorInfo {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 export interface Header {
   /** Entries in data order. */
   entries: TensorInfo[];
@@ -38,7 +46,9 @@ const MAX_HEADER = 100_000_000;
 
 /** Reads and validates the header of a safetensors file or buffer. */
 export function parseHeader(src: ByteSource): Header {
-  const fail = (msg: string, key?: string): never => { throw new CheckpointError(src.name, msg, key); };
+  const fail = (msg: string, key?: string): never => {
+    throw new CheckpointError(src.name, msg, key);
+  };
   if (src.size < 8) fail(`not a safetensors file: ${src.size} bytes, a header length needs 8`);
   const n64 = src.read(0, 8, 'the header length').readBigUInt64LE(0);
   if (n64 > BigInt(src.size - 8)) fail(`header length ${n64} runs past the end of the file (${src.size} bytes): truncated or not safetensors`);
@@ -46,30 +56,41 @@ export function parseHeader(src: ByteSource): Header {
   if (n > MAX_HEADER) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
   if (n < 2) fail(`header length ${n} is too short for a JSON object`);
   let text: string;
-  try { text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, n, 'the header')); } catch { return fail('header is not valid UTF-8'); }
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, n, 'the header'));
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
   let json: unknown;
-  try { json = JSON.parse(text); } catch (e) { return fail(`header is not valid JSON: ${(e as Error).message}`); }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return fail(`header is not valid JSON: ${(e as Error).message}`);
+  }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail('header is not a JSON object');
   const dataStart = 8 + n;
   const dataLen = src.size - dataStart;
   let metadata: Metadata | null = null;
   const entries: TensorInfo[] = [];
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
-    if (name === '__metadata__') { metadata = checkMetadata(v, src.name); continue; }
+    if (name === '__metadata__') {
+      metadata = checkMetadata(v, src.name);
+      continue;
+    }
     entries.push(checkEntry(name, v, dataLen, src.name));
   }
   // Data order; zero-size entries keep their header order among equals (sort is stable).
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < entries.length; i++) {
-    const p = entries[i - 1], e = entries[i];
+    const p = entries[i - 1],
+      e = entries[i];
     if (e.begin < p.end) fail(`data_offsets [${e.begin}, ${e.end}] overlap those of ${JSON.stringify(p.name)} [${p.begin}, ${p.end}]`, e.name);
   }
   return { entries, metadata, dataStart };
 }
 
 function checkMetadata(v: unknown, file: string): Metadata {
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new CheckpointError(file, '__metadata__ must be an object of strings', '__metadata__');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CheckpointError(file, '__metadata__ must be an object of strings', '__metadata__');
   for (const [k, s] of Object.entries(v)) {
     if (typeof s !== 'string') throw new CheckpointError(file, `__metadata__ value of ${JSON.stringify(k)} is ${typeof s}, not a string`, '__metadata__');
   }
@@ -77,7 +98,9 @@ function checkMetadata(v: unknown, file: string): Metadata {
 }
 
 function checkEntry(name: string, v: unknown, dataLen: number, file: string): TensorInfo {
-  const fail = (msg: string): never => { throw new CheckpointError(file, msg, name); };
+  const fail = (msg: string): never => {
+    throw new CheckpointError(file, msg, name);
+  };
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('entry is not an object {dtype, shape, data_offsets}');
   const { dtype: code, shape, data_offsets: off } = v as Record<string, unknown>;
   if (typeof code !== 'string') fail('dtype is missing or not a string');
@@ -93,8 +116,7 @@ function checkEntry(name: string, v: unknown, dataLen: number, file: string): Te
   if (end < begin) fail(`data_offsets [${begin}, ${end}] end before they begin`);
   if (end > dataLen) fail(`data_offsets [${begin}, ${end}] run past the end of the data (${dataLen} bytes): truncated file?`);
   const bytes = (shape as number[]).reduce((p, d) => p * BigInt(d), BigInt(itemSize[dtype]));
-  if (bytes !== BigInt(end - begin))
-    fail(`shape [${shape}] of ${code} needs ${bytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+  if (bytes !== BigInt(end - begin)) fail(`shape [${shape}] of ${code} needs ${bytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
   return { name, dtype, shape: shape as number[], begin, end };
 }
 
@@ -105,7 +127,10 @@ function readTensors(src: ByteSource, header: Header, opts: LoadOptions, only?: 
       if (only && !only.has(e.name)) continue;
       const bytes = src.read(header.dataStart + e.begin, e.end - e.begin, `tensor ${JSON.stringify(e.name)}`);
       const t = wrapErrors(src.name, 'cannot create tensor', () => tensorFromBytes(bytes, e.shape, e.dtype), e.name);
-      out.set(e.name, wrapErrors(src.name, `cannot move to ${opts.device}`, () => toDevice(t, opts.device), e.name));
+      out.set(
+        e.name,
+        wrapErrors(src.name, `cannot move to ${opts.device}`, () => toDevice(t, opts.device), e.name),
+      );
     }
   } catch (err) {
     for (const t of out.values()) t.dispose();
@@ -148,12 +173,17 @@ export function readHeader(path: string): Header {
  */
 export function loadSharded(indexPath: string, opts: LoadOptions = {}): { tensors: TensorMap; metadata: Metadata | null } {
   let index: any;
-  try { index = JSON.parse(readFileSync(indexPath, 'utf8')); } catch (e) { throw new CheckpointError(indexPath, `cannot read the shard index: ${(e as Error).message}`); }
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(indexPath, `cannot read the shard index: ${(e as Error).message}`);
+  }
   const map = index?.weight_map;
   if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(indexPath, 'shard index has no weight_map object');
   const byShard = new Map<string, Set<string>>();
   for (const [name, shard] of Object.entries(map)) {
-    if (typeof shard !== 'string' || shard === '' || shard.includes('\0')) throw new CheckpointError(indexPath, `weight_map entry is not a file name: ${JSON.stringify(shard)}`, name);
+    if (typeof shard !== 'string' || shard === '' || shard.includes('\0'))
+      throw new CheckpointError(indexPath, `weight_map entry is not a file name: ${JSON.stringify(shard)}`, name);
     (byShard.get(shard) ?? byShard.set(shard, new Set()).get(shard)!).add(name);
   }
   const found = new Map<string, Tensor>();
@@ -163,7 +193,8 @@ export function loadSharded(indexPath: string, opts: LoadOptions = {}): { tensor
       withSource(path, (src) => {
         const header = parseHeader(src);
         const have = new Set(header.entries.map((e) => e.name));
-        for (const n of names) if (!have.has(n)) throw new CheckpointError(path, `the index ${indexPath} places this tensor here but the shard has no such tensor`, n);
+        for (const n of names)
+          if (!have.has(n)) throw new CheckpointError(path, `the index ${indexPath} places this tensor here but the shard has no such tensor`, n);
         for (const [k, t] of readTensors(src, header, opts, names)) found.set(k, t);
       });
     }
@@ -173,21 +204,28 @@ export function loadSharded(indexPath: string, opts: LoadOptions = {}): { tensor
   }
   const tensors: TensorMap = new Map(Object.keys(map).map((k) => [k, found.get(k)!]));
   const md = index.metadata;
-  const metadata = md && typeof md === 'object' && !Array.isArray(md)
-    ? Object.fromEntries(Object.entries(md).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) : null;
+  const metadata =
+    md && typeof md === 'object' && !Array.isArray(md)
+      ? Object.fromEntries(Object.entries(md).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+      : null;
   return { tensors, metadata };
 }
 
 // ---- writing ---------------------------------------------------------------------------
 
-interface Planned { name: string; t: Tensor; bytes: number }
+interface Planned {
+  name: string;
+  t: Tensor;
+  bytes: number;
+}
 
 function plan(tensors: TensorsLike, metadata: Metadata | undefined, what: string): { header: Buffer; items: Planned[] } {
   const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const items: Planned[] = [];
   const seen = new Set<string>();
   for (const [name, t] of list) {
-    if (typeof name !== 'string' || name === '' || name === '__metadata__') throw new CheckpointError(what, 'tensor names must be non-empty strings other than __metadata__', String(name));
+    if (typeof name !== 'string' || name === '' || name === '__metadata__')
+      throw new CheckpointError(what, 'tensor names must be non-empty strings other than __metadata__', String(name));
     if (seen.has(name)) throw new CheckpointError(what, 'duplicate tensor name', name);
     seen.add(name);
     if (!(t instanceof Tensor)) throw new CheckpointError(what, `value is not a Tensor (${typeof t})`, name);
@@ -198,13 +236,15 @@ function plan(tensors: TensorsLike, metadata: Metadata | undefined, what: string
   items.sort((a, b) => itemSize[b.t.dtype] - itemSize[a.t.dtype]);
   const head: Record<string, unknown> = {};
   if (metadata !== undefined) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new CheckpointError(what, `metadata value of ${JSON.stringify(k)} is not a string`, '__metadata__');
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new CheckpointError(what, `metadata value of ${JSON.stringify(k)} is not a string`, '__metadata__');
     head.__metadata__ = metadata;
   }
   let off = 0;
   for (const it of items) {
     Object.defineProperty(head, it.name, {
-      value: { dtype: dtypeToSafetensors[it.t.dtype], shape: it.t.shape, data_offsets: [off, off + it.bytes] }, enumerable: true,
+      value: { dtype: dtypeToSafetensors[it.t.dtype], shape: it.t.shape, data_offsets: [off, off + it.bytes] },
+      enumerable: true,
     });
     off += it.bytes;
   }

@@ -20,8 +20,12 @@ function check(src: ByteSource, offset: number, length: number, what: string): v
 export function bufferSource(buf: Uint8Array, name = '<buffer>'): ByteSource {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const src: ByteSource = {
-    name, size: b.length,
-    read(offset, length, what = 'a read') { check(src, offset, length, what); return b.subarray(offset, offset + length); },
+    name,
+    size: b.length,
+    read(offset, length, what = 'a read') {
+      check(src, offset, length, what);
+      return b.subarray(offset, offset + length);
+    },
     close() {},
   };
   return src;
@@ -29,19 +33,29 @@ export function bufferSource(buf: Uint8Array, name = '<buffer>'): ByteSource {
 
 export function fileSource(path: string): ByteSource {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new CheckpointError(path, `cannot open: ${(e as Error).message}`); }
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new CheckpointError(path, `cannot open: ${(e as Error).message}`);
+  }
   const st = fstatSync(fd);
-  if (!st.isFile()) { closeSync(fd); throw new CheckpointError(path, 'not a regular file'); }
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new CheckpointError(path, 'not a regular file');
+  }
   const size = st.size;
   const src: ByteSource = {
-    name: path, size,
+    name: path,
+    size,
     read(offset, length, what = 'a read') {
       check(src, offset, length, what);
       const out = Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         let n: number;
-        try { n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done); } catch (e) {
+        try {
+          n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
+        } catch (e) {
           throw new CheckpointError(path, `cannot read ${what}: ${(e as Error).message}`);
         }
         if (n === 0) throw new CheckpointError(path, `file shrank while reading ${what}`);
@@ -49,7 +63,12 @@ export function fileSource(path: string): ByteSource {
       }
       return out;
     },
-    close() { if (fd >= 0) { closeSync(fd); fd = -1; } },
+    close() {
+      if (fd >= 0) {
+        closeSync(fd);
+        fd = -1;
+      }
+    },
   };
   return src;
 }
@@ -57,5 +76,9 @@ export function fileSource(path: string): ByteSource {
 /** Opens a path or wraps a buffer, runs fn, closes. */
 export function withSource<T>(input: string | Uint8Array, fn: (src: ByteSource) => T, name?: string): T {
   const src = typeof input === 'string' ? fileSource(input) : bufferSource(input, name);
-  try { return fn(src); } finally { src.close(); }
+  try {
+    return fn(src);
+  } finally {
+    src.close();
+  }
 }

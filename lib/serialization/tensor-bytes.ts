@@ -12,7 +12,11 @@ export function tensorFromBytes(bytes: Uint8Array, shape: number[], dtype: DType
 export function tensorBytes(t: Tensor): Buffer {
   if (t.device === 'cpu') return Buffer.from(native.toBuffer(t._h));
   const c = t.to('cpu');
-  try { return Buffer.from(native.toBuffer(c._h)); } finally { c.dispose(); }
+  try {
+    return Buffer.from(native.toBuffer(c._h));
+  } finally {
+    c.dispose();
+  }
 }
 
 /** Moves a freshly loaded CPU tensor to `device` (the CPU tensor is freed); no-op for the CPU. */

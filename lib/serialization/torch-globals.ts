@@ -10,17 +10,36 @@ import { PyGlobal, PyObject, describe } from './pickle.js';
 
 /** A torch.<Name>Storage class (dtype null: a storage we cannot hold, e.g. complex). */
 export class StorageType extends PyGlobal {
-  constructor(module: string, name: string, readonly dtype: DType | null) { super(module, name); }
+  constructor(
+    module: string,
+    name: string,
+    readonly dtype: DType | null,
+  ) {
+    super(module, name);
+  }
 }
 /** A torch.<dtype> global (dtype null when we cannot hold it). */
 export class TorchDType extends PyGlobal {
-  constructor(module: string, name: string, readonly dtype: DType | null) { super(module, name); }
+  constructor(
+    module: string,
+    name: string,
+    readonly dtype: DType | null,
+  ) {
+    super(module, name);
+  }
 }
 
 /** A storage named by a persistent id; its bytes are the archive entry data/<key>. */
 export class StorageRef {
-  constructor(readonly key: string, readonly type: StorageType, readonly location: string, readonly numel: number) {}
-  get dtype(): DType | null { return this.type.dtype; }
+  constructor(
+    readonly key: string,
+    readonly type: StorageType,
+    readonly location: string,
+    readonly numel: number,
+  ) {}
+  get dtype(): DType | null {
+    return this.type.dtype;
+  }
 }
 
 export interface TensorBuilder {
@@ -29,7 +48,9 @@ export interface TensorBuilder {
 }
 
 export function parsePersistentId(pid: unknown, file: string): StorageRef {
-  const bad = (msg: string): never => { throw new CheckpointError(file, `bad persistent id: ${msg}`); };
+  const bad = (msg: string): never => {
+    throw new CheckpointError(file, `bad persistent id: ${msg}`);
+  };
   if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') return bad(`expected ('storage', type, key, location, numel), got ${describe(pid)}`);
   const [, type, key, location, numel] = pid;
   if (!(type instanceof StorageType)) bad(`storage type is ${describe(type)}`);
@@ -43,7 +64,9 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isS
 
 /** Resolver for torch globals; `file` names the checkpoint in errors. */
 export function torchGlobals(builder: TensorBuilder, file: string): (module: string, name: string) => PyGlobal | undefined {
-  const fail = (fn: string, msg: string): never => { throw new CheckpointError(file, `${fn}: ${msg}`); };
+  const fail = (fn: string, msg: string): never => {
+    throw new CheckpointError(file, `${fn}: ${msg}`);
+  };
 
   const rebuild = (fn: string, a: unknown[], requiresGrad: unknown, dtype?: unknown): Tensor => {
     const [storage, offset, size, stride] = a;
@@ -79,21 +102,30 @@ export function torchGlobals(builder: TensorBuilder, file: string): (module: str
     if (module === 'torch' && name in torchDTypeGlobals) return new TorchDType(module, name, torchDTypeGlobals[name]);
     const q = `${module}.${name}`;
     switch (q) {
-      case 'torch._utils._rebuild_tensor': return g((a) => rebuild(q, a, false));
-      case 'torch._utils._rebuild_tensor_v2': return g((a) => rebuild(q, a, a[4]));
-      case 'torch._utils._rebuild_tensor_v3': return g((a) => rebuild(q, a, a[4], a[6]));
+      case 'torch._utils._rebuild_tensor':
+        return g((a) => rebuild(q, a, false));
+      case 'torch._utils._rebuild_tensor_v2':
+        return g((a) => rebuild(q, a, a[4]));
+      case 'torch._utils._rebuild_tensor_v3':
+        return g((a) => rebuild(q, a, a[4], a[6]));
       case 'torch._utils._rebuild_parameter':
-      case 'torch._utils._rebuild_parameter_with_state': return g((a) => param(q, a[0], a[1]));
-      case 'torch.nn.parameter.Parameter': return g((a) => param(q, a[0], a[1] ?? true));
-      case 'torch._tensor._rebuild_from_type_v2': return g((a) => {
-        // (func, new_type, args, state): rebuild with func; the Python subclass and its state are dropped.
-        const [fn, , args] = a;
-        if (fn instanceof PyGlobal && fn.call && Array.isArray(args)) return fn.call(args);
-        return new PyObject(q, a);
-      });
-      case 'torch.Size': return g((a) => (Array.isArray(a[0]) ? [...a[0]] : []));
-      case 'torch.device': return g((a) => (typeof a[1] === 'number' ? `${String(a[0])}:${a[1]}` : String(a[0])));
-      case 'torch.serialization._get_layout': return g((a) => String(a[0]));
+      case 'torch._utils._rebuild_parameter_with_state':
+        return g((a) => param(q, a[0], a[1]));
+      case 'torch.nn.parameter.Parameter':
+        return g((a) => param(q, a[0], a[1] ?? true));
+      case 'torch._tensor._rebuild_from_type_v2':
+        return g((a) => {
+          // (func, new_type, args, state): rebuild with func; the Python subclass and its state are dropped.
+          const [fn, , args] = a;
+          if (fn instanceof PyGlobal && fn.call && Array.isArray(args)) return fn.call(args);
+          return new PyObject(q, a);
+        });
+      case 'torch.Size':
+        return g((a) => (Array.isArray(a[0]) ? [...a[0]] : []));
+      case 'torch.device':
+        return g((a) => (typeof a[1] === 'number' ? `${String(a[0])}:${a[1]}` : String(a[0])));
+      case 'torch.serialization._get_layout':
+        return g((a) => String(a[0]));
     }
     return undefined;
   };

@@ -8,7 +8,7 @@
 // Attributes of the OrderedDict (`_metadata`) are own properties of the Map. Unknown classes are
 // inert PyObjects (see pickle.ts). Tensors land on the CPU unless mapLocation says otherwise; the
 // saved location ('cuda:0', ...) is ignored by default.
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { DType } from '../core/dtype.js';
 import { ops } from '../core/aten.js';
 import { CheckpointError, wrapErrors } from './errors.js';
@@ -40,7 +40,8 @@ export function loadBuffer(buffer: Uint8Array, opts: TorchLoadOptions & { name?:
 export function loadFrom(src: ByteSource, opts: TorchLoadOptions = {}): any {
   const format = detectFormat(src);
   if (format !== 'torch-zip') {
-    if (format === 'safetensors') throw new CheckpointError(src.name, 'this is a safetensors file: use safetensors.loadFile (or serialization.load, which picks the reader)');
+    if (format === 'safetensors')
+      throw new CheckpointError(src.name, 'this is a safetensors file: use safetensors.loadFile (or serialization.load, which picks the reader)');
     throw unsupportedFormat(src, format);
   }
   const zip = new ZipReader(src, { checkCrc: opts.checkCrc });
@@ -70,9 +71,15 @@ class Storages implements TensorBuilder {
   private readonly bases = new Map<string, { t: Tensor; numel: number }>();
   private readonly made: Tensor[] = [];
 
-  constructor(private readonly zip: ZipReader, private readonly prefix: string, private readonly mapLocation: TorchLoadOptions['mapLocation']) {}
+  constructor(
+    private readonly zip: ZipReader,
+    private readonly prefix: string,
+    private readonly mapLocation: TorchLoadOptions['mapLocation'],
+  ) {}
 
-  private get file(): string { return this.zip.src.name; }
+  private get file(): string {
+    return this.zip.src.name;
+  }
 
   private base(ref: StorageRef, dtype: DType): { t: Tensor; numel: number } {
     const id = `${ref.key}\0${dtype}`;
@@ -82,9 +89,19 @@ class Storages implements TensorBuilder {
     if (!this.zip.has(entry)) throw new CheckpointError(this.file, `storage ${JSON.stringify(ref.key)} is missing from the archive`, entry);
     const bytes = this.zip.read(entry);
     const need = ref.numel * itemSize[ref.dtype ?? 'uint8'];
-    if (bytes.length < need) throw new CheckpointError(this.file, `storage holds ${bytes.length} bytes but ${ref.type.name} of ${ref.numel} elements needs ${need} (truncated or corrupt)`, entry);
+    if (bytes.length < need)
+      throw new CheckpointError(
+        this.file,
+        `storage holds ${bytes.length} bytes but ${ref.type.name} of ${ref.numel} elements needs ${need} (truncated or corrupt)`,
+        entry,
+      );
     const numel = Math.floor(need / itemSize[dtype]);
-    const cpu = wrapErrors(this.file, 'cannot create the storage tensor', () => tensorFromBytes(bytes.subarray(0, numel * itemSize[dtype]), [numel], dtype), entry);
+    const cpu = wrapErrors(
+      this.file,
+      'cannot create the storage tensor',
+      () => tensorFromBytes(bytes.subarray(0, numel * itemSize[dtype]), [numel], dtype),
+      entry,
+    );
     const device = typeof this.mapLocation === 'function' ? this.mapLocation(ref.location) : this.mapLocation;
     const t = wrapErrors(this.file, `cannot move the storage to ${device}`, () => toDevice(cpu, device), entry);
     const b = { t, numel };
@@ -104,7 +121,11 @@ class Storages implements TensorBuilder {
       t = wrapErrors(this.file, 'cannot make an empty tensor', () => ops.aten.as_strided(base, size, stride, 0), entry);
     } else {
       if (!Number.isSafeInteger(last) || last >= numel)
-        throw new CheckpointError(this.file, `tensor of size [${size}], stride [${stride}] at offset ${offset} reaches element ${last} but the storage has ${numel}`, entry);
+        throw new CheckpointError(
+          this.file,
+          `tensor of size [${size}], stride [${stride}] at offset ${offset} reaches element ${last} but the storage has ${numel}`,
+          entry,
+        );
       t = wrapErrors(this.file, 'cannot view the storage', () => ops.aten.as_strided(base, size, stride, offset), entry);
     }
     this.made.push(t);

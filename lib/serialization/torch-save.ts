@@ -24,11 +24,19 @@ export interface TorchSaveOptions {
   archiveName?: string;
 }
 
-interface Storage { key: string; base: Tensor; lo: number; hi: number; location: string }
+interface Storage {
+  key: string;
+  base: Tensor;
+  lo: number;
+  hi: number;
+  location: string;
+}
 
 /** Writes `obj` to `path` in PyTorch's zip format, atomically. */
 export function save(obj: unknown, path: string, opts: TorchSaveOptions = {}): void {
-  const stem = basename(path).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  const stem = basename(path)
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^A-Za-z0-9_.-]/g, '_');
   const name = opts.archiveName ?? (stem || 'archive');
   writeFileAtomic(path, zipChunks(entries(obj, name, path), { align: 64 }));
 }
@@ -43,7 +51,10 @@ function entries(obj: unknown, archive: string, file: string): ZipWriteEntry[] {
   const byTensor = new Map<Tensor, Storage>();
   for (const [t, s] of storages.assignment) byTensor.set(t, s);
   const pickler = new Pickler((p, x) => {
-    if (x instanceof StorageClass) { p.global('torch', x.name); return true; }
+    if (x instanceof StorageClass) {
+      p.global('torch', x.name);
+      return true;
+    }
     if (!(x instanceof Tensor)) return false;
     const s = byTensor.get(x)!;
     p.global('torch._utils', '_rebuild_tensor_v2');
@@ -53,7 +64,9 @@ function entries(obj: unknown, archive: string, file: string): ZipWriteEntry[] {
     p.tuple(x.shape);
     p.tuple(x.stride());
     p.save(x.requiresGrad);
-    p.global('collections', 'OrderedDict'); p.op(0x29); p.op(0x52); // backward hooks: OrderedDict()
+    p.global('collections', 'OrderedDict');
+    p.op(0x29);
+    p.op(0x52); // backward hooks: OrderedDict()
     p.op(0x74); // TUPLE
     p.op(0x52); // REDUCE
     p.putMemo(x);
@@ -73,7 +86,9 @@ function entries(obj: unknown, archive: string, file: string): ZipWriteEntry[] {
 }
 
 /** A torch.<Name>Storage global inside a persistent id. */
-class StorageClass { constructor(readonly name: string) {} }
+class StorageClass {
+  constructor(readonly name: string) {}
+}
 
 /** Every Tensor reachable through arrays, Maps (values and attributes), Sets and plain objects. */
 function collectTensors(root: unknown): Tensor[] {
@@ -84,10 +99,15 @@ function collectTensors(root: unknown): Tensor[] {
     const x = stack.pop();
     if (x === null || typeof x !== 'object' || seen.has(x)) continue;
     seen.add(x);
-    if (x instanceof Tensor) { found.push(x); continue; }
+    if (x instanceof Tensor) {
+      found.push(x);
+      continue;
+    }
     if (Array.isArray(x) || x instanceof Set) stack.push(...x);
-    else if (x instanceof Map) { for (const [k, v] of x) stack.push(k, v); stack.push(...Object.values(x)); }
-    else if (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null) stack.push(...Object.values(x));
+    else if (x instanceof Map) {
+      for (const [k, v] of x) stack.push(k, v);
+      stack.push(...Object.values(x));
+    } else if (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null) stack.push(...Object.values(x));
   }
   return found.reverse();
 }
@@ -101,16 +121,20 @@ function planStorages(tensors: Tensor[], file: string): { list: Storage[]; assig
     const device = t.device;
     const location = device === 'cuda' ? 'cuda:0' : device;
     const n = t.numel();
-    let lo = 0, hi = 0;
+    let lo = 0,
+      hi = 0;
     if (n > 0) {
       lo = t.storageOffset();
       hi = lo + 1;
-      const size = t.shape, stride = t.stride();
+      const size = t.shape,
+        stride = t.stride();
       for (let i = 0; i < size.length; i++) hi += (size[i] - 1) * stride[i];
     }
-    let s = n === 0 ? undefined
-      : list.find((g) => g.hi > g.lo && g.location === location && g.base.dtype === t.dtype && native.sameStorage(g.base._h, t._h));
-    if (s) { s.lo = Math.min(s.lo, lo); s.hi = Math.max(s.hi, hi); } else {
+    let s = n === 0 ? undefined : list.find((g) => g.hi > g.lo && g.location === location && g.base.dtype === t.dtype && native.sameStorage(g.base._h, t._h));
+    if (s) {
+      s.lo = Math.min(s.lo, lo);
+      s.hi = Math.max(s.hi, hi);
+    } else {
       s = { key: String(list.length), base: t, lo, hi, location };
       list.push(s);
     }
@@ -123,7 +147,11 @@ function planStorages(tensors: Tensor[], file: string): { list: Storage[]; assig
 function storageBytes(s: Storage): Uint8Array {
   if (s.hi === s.lo) return new Uint8Array(0);
   const span = ops.aten.as_strided(s.base, [s.hi - s.lo], [1], s.lo) as Tensor;
-  try { return tensorBytes(span); } finally { span.dispose(); }
+  try {
+    return tensorBytes(span);
+  } finally {
+    span.dispose();
+  }
 }
 
 function serializationId(): string {

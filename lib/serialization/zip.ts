@@ -22,9 +22,13 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-const SIG_LOCAL = 0x04034b50, SIG_CENTRAL = 0x02014b50, SIG_EOCD = 0x06054b50;
-const SIG_EOCD64 = 0x06064b50, SIG_LOCATOR64 = 0x07064b50;
-const U32_MAX = 0xffffffff, U16_MAX = 0xffff;
+const SIG_LOCAL = 0x04034b50,
+  SIG_CENTRAL = 0x02014b50,
+  SIG_EOCD = 0x06054b50;
+const SIG_EOCD64 = 0x06064b50,
+  SIG_LOCATOR64 = 0x07064b50;
+const U32_MAX = 0xffffffff,
+  U16_MAX = 0xffff;
 
 // ---- CRC-32 ----------------------------------------------------------------------------
 
@@ -43,8 +47,7 @@ function crc32Js(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 /** zlib.crc32 (Node ≥ 20.15) when present. */
-export const crc32: (data: Uint8Array) => number =
-  typeof (zlib as any).crc32 === 'function' ? (d) => (zlib as any).crc32(d) >>> 0 : crc32Js;
+export const crc32: (data: Uint8Array) => number = typeof (zlib as any).crc32 === 'function' ? (d) => (zlib as any).crc32(d) >>> 0 : crc32Js;
 
 // ---- reading ---------------------------------------------------------------------------
 
@@ -54,16 +57,24 @@ export class ZipReader {
   /** Where the central directory starts: entry data must end before it. */
   private readonly cdOffset: number;
 
-  constructor(readonly src: ByteSource, readonly opts: { checkCrc?: boolean } = {}) {
+  constructor(
+    readonly src: ByteSource,
+    readonly opts: { checkCrc?: boolean } = {},
+  ) {
     const { count, cdOffset, cdSize } = this.findEnd();
     this.cdOffset = cdOffset;
     const cd = src.read(cdOffset, cdSize, 'the central directory');
     let p = 0;
     for (let i = 0; i < count; i++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) this.fail(`central directory entry ${i} of ${count} is missing or corrupt`);
-      const flags = cd.readUInt16LE(p + 8), method = cd.readUInt16LE(p + 10), crc = cd.readUInt32LE(p + 16);
-      let compressedSize = cd.readUInt32LE(p + 20), size = cd.readUInt32LE(p + 24);
-      const nameLen = cd.readUInt16LE(p + 28), extraLen = cd.readUInt16LE(p + 30), commentLen = cd.readUInt16LE(p + 32);
+      const flags = cd.readUInt16LE(p + 8),
+        method = cd.readUInt16LE(p + 10),
+        crc = cd.readUInt32LE(p + 16);
+      let compressedSize = cd.readUInt32LE(p + 20),
+        size = cd.readUInt32LE(p + 24);
+      const nameLen = cd.readUInt16LE(p + 28),
+        extraLen = cd.readUInt16LE(p + 30),
+        commentLen = cd.readUInt16LE(p + 32);
       const disk = cd.readUInt16LE(p + 34);
       let localHeaderOffset = cd.readUInt32LE(p + 42);
       const end = p + 46 + nameLen + extraLen + commentLen;
@@ -71,8 +82,9 @@ export class ZipReader {
       const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
       // zip64 extra field: the 8-byte values present are those whose 32-bit field is 0xffffffff.
       const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
-      for (let q = 0; q + 4 <= extra.length;) {
-        const id = extra.readUInt16LE(q), len = extra.readUInt16LE(q + 2);
+      for (let q = 0; q + 4 <= extra.length; ) {
+        const id = extra.readUInt16LE(q),
+          len = extra.readUInt16LE(q + 2);
         if (q + 4 + len > extra.length) this.fail('extra field runs past its entry', name);
         if (id === 0x0001) {
           let r = q + 4;
@@ -110,7 +122,10 @@ export class ZipReader {
     const tail = src.read(tailStart, tailLen, 'the end of the archive');
     let at = -1;
     for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === SIG_EOCD && i + 22 + tail.readUInt16LE(i + 20) <= tail.length) { at = i; break; }
+      if (tail.readUInt32LE(i) === SIG_EOCD && i + 22 + tail.readUInt16LE(i + 20) <= tail.length) {
+        at = i;
+        break;
+      }
     }
     if (at < 0) this.fail('no end of central directory record: truncated or not a zip archive');
     const disk = tail.readUInt16LE(at + 4);
@@ -137,21 +152,29 @@ export class ZipReader {
     } else if (disk !== 0) {
       this.fail('multi-disk archives are not supported');
     }
-    if (cdOffset + cdSize > endOfCd) this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) overlaps the end records at ${endOfCd} (truncated or corrupt)`);
+    if (cdOffset + cdSize > endOfCd)
+      this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) overlaps the end records at ${endOfCd} (truncated or corrupt)`);
     if (count * 46 > cdSize) this.fail(`central directory of ${cdSize} bytes cannot hold ${count} entries (corrupt)`);
     return { count, cdOffset, cdSize };
   }
 
-  has(name: string): boolean { return this.byName.has(name); }
-  get(name: string): ZipEntry | undefined { return this.byName.get(name); }
-  names(): string[] { return this.entries.map((e) => e.name); }
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+  get(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+  names(): string[] {
+    return this.entries.map((e) => e.name);
+  }
 
   /** Absolute offset of an entry's (compressed) data, from its local header. */
   dataOffset(e: ZipEntry): number {
     const h = this.src.read(e.localHeaderOffset, 30, `the local header of ${JSON.stringify(e.name)}`);
     if (h.readUInt32LE(0) !== SIG_LOCAL) this.fail(`local header signature is wrong at offset ${e.localHeaderOffset}`, e.name);
     const start = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-    if (start + e.compressedSize > this.cdOffset) this.fail(`data [${start}, ${start + e.compressedSize}) runs into the central directory (truncated or corrupt)`, e.name);
+    if (start + e.compressedSize > this.cdOffset)
+      this.fail(`data [${start}, ${start + e.compressedSize}) runs into the central directory (truncated or corrupt)`, e.name);
     return start;
   }
 
@@ -166,7 +189,11 @@ export class ZipReader {
       if (e.compressedSize !== e.size) this.fail(`stored entry has compressed size ${e.compressedSize} but size ${e.size}`, name);
       data = raw;
     } else if (e.method === 8) {
-      try { data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) }); } catch (err) { this.fail(`corrupt deflate data (${(err as Error).message})`, name); }
+      try {
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+      } catch (err) {
+        this.fail(`corrupt deflate data (${(err as Error).message})`, name);
+      }
       if (data.length !== e.size) this.fail(`inflated to ${data.length} bytes, the directory says ${e.size}`, name);
     } else {
       this.fail(`compression method ${e.method} is not supported (only stored and deflate)`, name);
@@ -192,7 +219,8 @@ export interface ZipWriteOptions {
 }
 
 // 1980-01-01 00:00, a fixed timestamp keeps output deterministic.
-const DOS_TIME = 0, DOS_DATE = (0 << 9) | (1 << 5) | 1;
+const DOS_TIME = 0,
+  DOS_DATE = (0 << 9) | (1 << 5) | 1;
 
 /** The archive as a sequence of chunks (header, data, header, data, ..., directory). */
 export function* zipChunks(entries: Iterable<ZipWriteEntry>, opts: ZipWriteOptions = {}): Generator<Uint8Array> {
@@ -213,7 +241,10 @@ export function* zipChunks(entries: Iterable<ZipWriteEntry>, opts: ZipWriteOptio
       pad = (align - ((offset + 30 + name.length + local64.length + 4) % align)) % align;
     }
     const padExtra = align > 1 && !ent.deflate ? Buffer.alloc(4 + pad, 'Z') : Buffer.alloc(0);
-    if (padExtra.length) { padExtra.write('FB', 0, 'latin1'); padExtra.writeUInt16LE(pad, 2); }
+    if (padExtra.length) {
+      padExtra.write('FB', 0, 'latin1');
+      padExtra.writeUInt16LE(pad, 2);
+    }
     const h = Buffer.alloc(30);
     h.writeUInt32LE(SIG_LOCAL, 0);
     h.writeUInt16LE(zip64 ? 45 : 20, 4);
@@ -226,7 +257,11 @@ export function* zipChunks(entries: Iterable<ZipWriteEntry>, opts: ZipWriteOptio
     h.writeUInt32LE(zip64 ? U32_MAX : raw.length, 22);
     h.writeUInt16LE(name.length, 26);
     h.writeUInt16LE(local64.length + padExtra.length, 28);
-    yield h; yield name; yield local64; yield padExtra; yield data;
+    yield h;
+    yield name;
+    yield local64;
+    yield padExtra;
+    yield data;
 
     const cdZip64 = zip64 ? zip64Extra([raw.length, data.length, offset]) : Buffer.alloc(0);
     const c = Buffer.alloc(46);

@@ -14,7 +14,8 @@ import { scheduleKeys, loopKeys, fidKeys, DDP_KEYS, DEVICE_KEYS } from './traine
 /** Names accepted for trainer.target of an AR config. */
 export const AR_TRAINER_TARGETS = ['semanticist.engine.gpt_trainer.GPTTrainer', 'GPTTrainer'];
 
-const testMode = (p: Readonly<Record<string, unknown>>) => (p.test_only ? null : 'only upstream\'s test mode (test_only) reads it; eval.js takes it as --per-class / --batch-size');
+const testMode = (p: Readonly<Record<string, unknown>>) =>
+  p.test_only ? null : "only upstream's test mode (test_only) reads it; eval.js takes it as --per-class / --batch-size";
 const cached = (p: Readonly<Record<string, unknown>>) => (p.enable_cache_latents ? null : 'enable_cache_latents is false (no token cache)');
 
 /** trainer.params of an AR config: upstream GPTTrainer's arguments and defaults (docs/upstream/configs.md). */
@@ -22,14 +23,33 @@ export const AR_TRAINER_SCHEMA = defineSchema({
   ae_model: { kind: 'object', doc: '{target, params} of the frozen tokenizer (params.ckpt_path: its weights)' },
   gpt_model: { kind: 'object', doc: '{target, params} of the GPT' },
   dataset: { kind: 'object', doc: '{target, params} of the training data' },
-  test_only: { kind: 'boolean', default: false, doc: "upstream's test mode (generate num_test_images for FID); refused: train.js trains, eval.js evaluates",
-    refuse: (v) => (v ? 'train.js only trains; upstream\'s test mode is eval.js --config FILE --checkpoint GPT_WEIGHTS (gFID/IS of num_test_images images, as test_net.py)' : null) },
+  test_only: {
+    kind: 'boolean',
+    default: false,
+    doc: "upstream's test mode (generate num_test_images for FID); refused: train.js trains, eval.js evaluates",
+    refuse: (v) =>
+      v
+        ? "train.js only trains; upstream's test mode is eval.js --config FILE --checkpoint GPT_WEIGHTS (gFID/IS of num_test_images images, as test_net.py)"
+        : null,
+  },
   num_test_images: { kind: 'integer', default: 50000, doc: 'images generated for FID in test mode', inert: testMode },
   test_bs: { kind: 'integer', default: 100, doc: 'batch size in test mode', inert: testMode },
-  eval_classes: { kind: 'list', default: [1, 7, 282, 604, 724, 207, 250, 751, 404, 850], doc: 'classes of the sample grids (one row each)',
-    refuse: (v) => (Array.isArray(v) && v.every((k) => Number.isInteger(k) && k >= 0) ? null : 'expected a list of class indices') },
+  eval_classes: {
+    kind: 'list',
+    default: [1, 7, 282, 604, 724, 207, 250, 751, 404, 850],
+    doc: 'classes of the sample grids (one row each)',
+    refuse: (v) => (Array.isArray(v) && v.every((k) => Number.isInteger(k) && k >= 0) ? null : 'expected a list of class indices'),
+  },
   ...scheduleKeys({ blr: 1e-4, cosine_lr: false }),
-  ...loopKeys({ batch_size: 32, num_workers: 8, pin_memory: false, max_grad_norm: null, enable_ema: false, sample_every: 1000, result_folder: './output/autoregressive' }),
+  ...loopKeys({
+    batch_size: 32,
+    num_workers: 8,
+    pin_memory: false,
+    max_grad_norm: null,
+    enable_ema: false,
+    sample_every: 1000,
+    result_folder: './output/autoregressive',
+  }),
   cache_bs: { kind: 'integer', default: 8, doc: 'images per batch while building the token cache', inert: cached },
   ae_cfg: { kind: 'number', default: 1.0, doc: "the tokenizer decoder's CFG scale (sample grids)" },
   cfg: { kind: 'number', default: 6.0, doc: "the GPT's CFG scale (sample grids)" },
@@ -77,7 +97,14 @@ export function loadArConfig(config: string | Record<string, any>, overrides: re
   const gm = targetParams(params.gpt_model, 'trainer.params.gpt_model');
   const gptModel = gptOptionsFromParams(gm.target, gm.params, 'trainer.params.gpt_model', file === '<config>' ? '' : file);
   const ae = targetParams(params.ae_model, 'trainer.params.ae_model');
-  return { target: String(target ?? ''), params: params as ArTrainerParams, gptModel, aeModel: { target: ae.target, params: ae.params ?? {} }, raw: src.raw, text: src.text };
+  return {
+    target: String(target ?? ''),
+    params: params as ArTrainerParams,
+    gptModel,
+    aeModel: { target: ae.target, params: ae.params ?? {} },
+    raw: src.raw,
+    text: src.text,
+  };
 }
 
 /**
@@ -89,9 +116,12 @@ export function loadArConfig(config: string | Record<string, any>, overrides: re
 export function aeModelTokenizerConfig(aeModel: { target?: string; params?: Record<string, any> }): { config: Record<string, any>; ckptPath: string | null } {
   const { cond_method: condMethod, ...params } = aeModel.params ?? {};
   if (condMethod !== undefined && condMethod !== 'token')
-    throw new Error(`trainer.params.ae_model.params.cond_method = ${JSON.stringify(condMethod)}: the tokenizer's decoder is always conditioned on its tokens ('token', upstream's only value, which it ignores)`);
+    throw new Error(
+      `trainer.params.ae_model.params.cond_method = ${JSON.stringify(condMethod)}: the tokenizer's decoder is always conditioned on its tokens ('token', upstream's only value, which it ignores)`,
+    );
   const ckpt = noneToNull(params.ckpt_path);
-  if (ckpt !== null && typeof ckpt !== 'string') throw new TypeError(`trainer.params.ae_model.params.ckpt_path must be a path or None, got ${JSON.stringify(params.ckpt_path)}`);
+  if (ckpt !== null && typeof ckpt !== 'string')
+    throw new TypeError(`trainer.params.ae_model.params.ckpt_path must be a path or None, got ${JSON.stringify(params.ckpt_path)}`);
   const model = { ...(aeModel.target !== undefined ? { target: aeModel.target } : {}), params };
   return { config: { trainer: { params: { model } } }, ckptPath: ckpt };
 }

@@ -15,7 +15,10 @@ import type { GradScaler } from '../optim/grad-scaler.js';
 import { safetensors, save as torchSave, load as torchLoad } from '../serialization/index.js';
 
 /** Where the data loader is: the next batch to train on is batch `batch` of epoch `epoch`. */
-export interface DataPosition { epoch: number; batch: number }
+export interface DataPosition {
+  epoch: number;
+  batch: number;
+}
 
 export interface TrainParts {
   model: Module;
@@ -32,22 +35,37 @@ export interface TrainParts {
   scaler?: GradScaler | null;
 }
 
-export interface CheckpointMeta { step: number; data: DataPosition; time: string; [k: string]: unknown }
+export interface CheckpointMeta {
+  step: number;
+  data: DataPosition;
+  time: string;
+  [k: string]: unknown;
+}
 
 /** What loadCheckpoint could not restore as saved (e.g. a CUDA generator on a CPU resume). */
-export interface LoadNotes { notes: string[] }
+export interface LoadNotes {
+  notes: string[];
+}
 
 const STEP_DIR = /^step(\d+)$/;
 const COMPLETE = 'complete.json';
 
 function fsyncFile(path: string): void {
   const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes models/step{step}/ (atomically) and removes all but the newest `keep` complete checkpoints. */
-export function saveCheckpoint(modelsDir: string, step: number, parts: TrainParts,
-  o: { data: DataPosition; configText?: string; keep?: number; extra?: Record<string, unknown> }): string {
+export function saveCheckpoint(
+  modelsDir: string,
+  step: number,
+  parts: TrainParts,
+  o: { data: DataPosition; configText?: string; keep?: number; extra?: Record<string, unknown> },
+): string {
   mkdirSync(modelsDir, { recursive: true });
   const final = join(modelsDir, `step${step}`);
   const tmp = join(modelsDir, `.step${step}.partial-${process.pid}`);
@@ -57,7 +75,11 @@ export function saveCheckpoint(modelsDir: string, step: number, parts: TrainPart
     safetensors.saveFile(parts.model.stateDict(), join(tmp, 'model.safetensors'));
     if (parts.ema) safetensors.saveFile(parts.ema.stateDict(), join(tmp, 'ema.safetensors'));
     torchSave(parts.optimizer.stateDict(), join(tmp, 'optimizer.pt'));
-    if (parts.generators?.length) torchSave(parts.generators.map((g) => g.getState()), join(tmp, 'rng.pt'));
+    if (parts.generators?.length)
+      torchSave(
+        parts.generators.map((g) => g.getState()),
+        join(tmp, 'rng.pt'),
+      );
   });
   if (parts.scheduler) writeFileSync(join(tmp, 'scheduler.json'), JSON.stringify(parts.scheduler.stateDict()));
   if (parts.scaler) writeFileSync(join(tmp, 'scaler.json'), JSON.stringify(parts.scaler.stateDict()));
@@ -105,7 +127,9 @@ export function loadCheckpoint(dir: string, parts: TrainParts): CheckpointMeta &
       const n = Math.min(states.length, parts.generators.length);
       for (let i = 0; i < n; i++) parts.generators[i].setState(states[i]);
       if (states.length !== parts.generators.length)
-        notes.push(`${dir}/rng.pt holds ${states.length} generator state(s) for this job's ${parts.generators.length} (a checkpoint from another device): the CPU generator is restored, ${states.length > n ? 'the saved CUDA state is not used' : "this device's generator keeps its seeded state"}`);
+        notes.push(
+          `${dir}/rng.pt holds ${states.length} generator state(s) for this job's ${parts.generators.length} (a checkpoint from another device): the CPU generator is restored, ${states.length > n ? 'the saved CUDA state is not used' : "this device's generator keeps its seeded state"}`,
+        );
     }
   });
   if (parts.scheduler) parts.scheduler.loadStateDict(JSON.parse(readFileSync(join(dir, 'scheduler.json'), 'utf8')));

@@ -61,11 +61,15 @@ export function meanOverRanks<K extends string>(dp: DataParallel, values: Record
     if (dp.worldSize > 1) allReduce(t, { op: 'avg' });
     return t.tolist() as number[];
   });
-  keys.forEach((k, i) => { out[k] = avg[i]; });
+  keys.forEach((k, i) => {
+    out[k] = avg[i];
+  });
   return out;
 }
 
 /** For the run log: ', data parallel over N ranks (backend), K gradient buckets' (empty for one rank). */
 export function describe(dp: DataParallel): string {
-  return dp.ddp ? `, data parallel over ${dp.worldSize} ranks (${dp.ddp.group.backend}, ${dp.ddp.buckets.length} gradient bucket${dp.ddp.buckets.length === 1 ? '' : 's'})` : '';
+  return dp.ddp
+    ? `, data parallel over ${dp.worldSize} ranks (${dp.ddp.group.backend}, ${dp.ddp.buckets.length} gradient bucket${dp.ddp.buckets.length === 1 ? '' : 's'})`
+    : '';
 }

@@ -64,7 +64,9 @@ export function loadImageGenerator(o: LoadImageGeneratorOptions): ImageGenerator
     const ckpt = o.checkpoint !== undefined ? o.checkpoint : cfg.gptModel.ckptPath;
     if (ckpt === undefined || ckpt === null) {
       if (o.checkpoint !== null)
-        throw new Error('loadImageGenerator: no GPT weights: give checkpoint (e.g. semanticist_ar_gen_L.pkl) or set gpt_model.params.ckpt_path (checkpoint: null for fresh weights)');
+        throw new Error(
+          'loadImageGenerator: no GPT weights: give checkpoint (e.g. semanticist_ar_gen_L.pkl) or set gpt_model.params.ckpt_path (checkpoint: null for fresh weights)',
+        );
       report.push('gpt: no checkpoint: weights are freshly initialised');
     } else {
       report.push(...loadGptCheckpoint(gpt, ckpt).map((l) => `gpt: ${l}`));
@@ -73,7 +75,7 @@ export function loadImageGenerator(o: LoadImageGeneratorOptions): ImageGenerator
     return new ImageGenerator(gpt, tok, { defaults: configDefaults(cfg.params, gpt.numSlots, tok.numSlots), loadReport: report });
   } catch (e) {
     gpt?.dispose();
-    if (!given) tok.dispose();   // a tokenizer handed in stays the caller's until the generator exists
+    if (!given) tok.dispose(); // a tokenizer handed in stays the caller's until the generator exists
     throw e;
   }
 }
@@ -93,11 +95,15 @@ function loadTokenizer(cfg: ArConfig, o: LoadImageGeneratorOptions, report: stri
   let file: string | undefined;
   if (ckpt === null) {
     if (o.tokenizerCheckpoint !== null)
-      throw new Error(`loadImageGenerator: no tokenizer weights${o.tokenizer !== undefined ? '' : ` (${where} is None)`}: give tokenizerCheckpoint (e.g. semanticist_tok_L.pkl or a step folder; null for fresh weights)`);
+      throw new Error(
+        `loadImageGenerator: no tokenizer weights${o.tokenizer !== undefined ? '' : ` (${where} is None)`}: give tokenizerCheckpoint (e.g. semanticist_tok_L.pkl or a step folder; null for fresh weights)`,
+      );
   } else {
     if (typeof ckpt !== 'string') throw new TypeError(`${where} must be a path, got ${JSON.stringify(ckpt)}`);
     if (!existsSync(ckpt))
-      throw new Error(`tokenizer weights not found: ${ckpt}${o.tokenizerCheckpoint === undefined ? ` (${where}; upstream's configs point to result_folder/stepN/, without the models/ folder its trainer writes)` : ''}; pass tokenizerCheckpoint`);
+      throw new Error(
+        `tokenizer weights not found: ${ckpt}${o.tokenizerCheckpoint === undefined ? ` (${where}; upstream's configs point to result_folder/stepN/, without the models/ folder its trainer writes)` : ''}; pass tokenizerCheckpoint`,
+      );
     const notes: string[] = [];
     file = resolveWeightsFile(ckpt, notes, 'tokenizer weights');
     report.push(...notes.map((l) => `tokenizer: ${l}`));

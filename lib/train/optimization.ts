@@ -5,7 +5,7 @@ import * as torch from '../torch.js';
 import type { Module } from '../nn/module.js';
 import type { RunLogger } from './logging/run-logger.js';
 import type { ScheduleParams, LoopParams } from './trainer-keys.js';
-import { AdamW, EMA, GradScaler, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
+import { AdamW, EMA, type GradScaler, paramGroupsWeightDecay, clipGradNorm_, LRScheduler, cosineSchedule, warmupConstantSchedule } from '../optim/index.js';
 
 export interface Optimization {
   optimizer: AdamW;
@@ -31,9 +31,10 @@ export function setUpOptimization(model: Module, P: ScheduleParams & LoopParams,
   const warmupSteps = P.warmup_epochs !== null ? Math.round(P.warmup_epochs * stepsPerEpoch) : (P.warmup_steps ?? 0);
   const warmupLrInit = P.warmup_lr_init;
   const decaySteps = P.decay_steps ?? totalSteps;
-  const scheduler = new LRScheduler(optimizer, P.cosine_lr
-    ? cosineSchedule({ warmupSteps, warmupLrInit, tInitial: decaySteps, lrMin: P.lr_min })
-    : warmupConstantSchedule({ warmupSteps, warmupLrInit }));
+  const scheduler = new LRScheduler(
+    optimizer,
+    P.cosine_lr ? cosineSchedule({ warmupSteps, warmupLrInit, tInitial: decaySteps, lrMin: P.lr_min }) : warmupConstantSchedule({ warmupSteps, warmupLrInit }),
+  );
   const ema = P.enable_ema ? new EMA(model, P.ema_decay) : null;
   const shape = P.cosine_lr ? `, cosine over ${decaySteps} steps to ${P.lr_min}` : ', then constant';
   const summary = `lr ${lr.toExponential(3)} (blr ${P.blr} × ${effBatch} / 256), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps, warmup ${warmupSteps}${warmupLrInit ? ` from ${warmupLrInit}` : ''}${shape}`;
@@ -50,7 +51,10 @@ export function optimizerStep(model: Module, opt: Optimization, step: number, ma
     if (scaler) scaler.unscale_(opt.optimizer);
     if (maxGradNorm !== null) clipGradNorm_(model.parameters(), maxGradNorm);
     let stepped = true;
-    if (scaler) { stepped = scaler.step(opt.optimizer); scaler.update(); } else opt.optimizer.step();
+    if (scaler) {
+      stepped = scaler.step(opt.optimizer);
+      scaler.update();
+    } else opt.optimizer.step();
     opt.optimizer.zeroGrad(true);
     opt.scheduler.stepUpdate(step);
     opt.ema?.update();
@@ -68,6 +72,7 @@ export function scalerLog(scaler: GradScaler | null, log: RunLogger): (step: num
     if (!scaler) return;
     if (!stepped) skipped++;
     log.evalScalars(step, { 'amp/loss_scale': scaler.getScale(), 'amp/skipped_steps': skipped });
-    if (!stepped) log.log(`step ${step}: inf/NaN gradients under fp16, optimizer step skipped (loss scale now ${scaler.getScale()}, ${skipped} skipped so far)`);
+    if (!stepped)
+      log.log(`step ${step}: inf/NaN gradients under fp16, optimizer step skipped (loss scale now ${scaler.getScale()}, ${skipped} skipped so far)`);
   };
 }

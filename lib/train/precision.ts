@@ -26,12 +26,17 @@ const probed = new Map<string, boolean>();
 export function autocastComputesIn(type: 'cpu' | 'cuda', dtype: 'bfloat16' | 'float16'): boolean {
   const key = `${type}/${dtype}`;
   if (!probed.has(key)) {
-    probed.set(key, torch.scope(() => {
-      const a = torch.ones([2, 2], { device: type });
-      try {
-        return torch.autocast({ device: type, dtype }, () => a.matmul(a).dtype) === dtype;
-      } catch { return false; }
-    }));
+    probed.set(
+      key,
+      torch.scope(() => {
+        const a = torch.ones([2, 2], { device: type });
+        try {
+          return torch.autocast({ device: type, dtype }, () => a.matmul(a).dtype) === dtype;
+        } catch {
+          return false;
+        }
+      }),
+    );
   }
   return probed.get(key)!;
 }
@@ -48,8 +53,10 @@ export function resolvePrecision(name: string, device: string, what = 'precision
   if (type === 'meta') throw new Error(`${what} '${p}' on the meta device: autocast runs kernels, and meta has none; use fp32 there`);
   const dtype = p === 'bf16' ? 'bfloat16' : 'float16';
   if (!autocastComputesIn(type, dtype)) {
-    throw new Error(`${what} '${p}' on ${device}: ${type} autocast to ${dtype} is not supported by this libtorch (${describeLibtorch()})` +
-      (p === 'fp16' ? "; use 'bf16' or 'fp32' on this device, or fp16 on CUDA" : ''));
+    throw new Error(
+      `${what} '${p}' on ${device}: ${type} autocast to ${dtype} is not supported by this libtorch (${describeLibtorch()})` +
+        (p === 'fp16' ? "; use 'bf16' or 'fp32' on this device, or fp16 on CUDA" : ''),
+    );
   }
   const scaler = p === 'fp16' ? new GradScaler() : null;
   return {

@@ -57,7 +57,12 @@ export class TokenCache {
   #targets: BigInt64Array;
   readonly #rowBytes: number;
 
-  private constructor(readonly dir: string, readonly manifest: TokenCacheManifest, readonly rank: number, readonly worldSize: number) {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: TokenCacheManifest,
+    readonly rank: number,
+    readonly worldSize: number,
+  ) {
     const n = names(rank, worldSize);
     this.numRows = manifest.numImages * manifest.views;
     this.#rowBytes = manifest.numTokens * manifest.slotDim * 4;
@@ -70,24 +75,37 @@ export class TokenCache {
     this.#slotsFd = openSync(slotsPath, 'r');
   }
 
-  get numImages(): number { return this.manifest.numImages; }
-  get views(): number { return this.manifest.views; }
-  get numTokens(): number { return this.manifest.numTokens; }
-  get slotDim(): number { return this.manifest.slotDim; }
+  get numImages(): number {
+    return this.manifest.numImages;
+  }
+  get views(): number {
+    return this.manifest.views;
+  }
+  get numTokens(): number {
+    return this.manifest.numTokens;
+  }
+  get slotDim(): number {
+    return this.manifest.slotDim;
+  }
 
   /** The complete cache in dir for this key, or null (absent, incomplete or built for another key). */
   static open(dir: string, key: TokenCacheKey, rank = 0, worldSize = 1): TokenCache | null {
     const m = join(dir, names(rank, worldSize).manifest);
     if (!existsSync(m)) return null;
     let manifest: TokenCacheManifest;
-    try { manifest = JSON.parse(readFileSync(m, 'utf8')); } catch { return null; }
+    try {
+      manifest = JSON.parse(readFileSync(m, 'utf8'));
+    } catch {
+      return null;
+    }
     if (!manifest.complete || !isDeepStrictEqual(manifest.key, key)) return null;
     return new TokenCache(dir, manifest, rank, worldSize);
   }
 
   /** Opens the cache for this key, or builds it from source (this rank's images, in order). */
   static async openOrBuild(source: CacheSource, o: BuildOptions): Promise<{ cache: TokenCache; built: boolean }> {
-    const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+    const rank = o.rank ?? 0,
+      worldSize = o.worldSize ?? 1;
     const found = TokenCache.open(o.dir, o.key, rank, worldSize);
     if (found) return { cache: found, built: false };
     return { cache: await TokenCache.build(source, o), built: true };
@@ -95,32 +113,37 @@ export class TokenCache {
 
   /** Encodes every view of every image of source into the cache files (replacing any old ones). */
   static async build(source: CacheSource, o: BuildOptions): Promise<TokenCache> {
-    const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+    const rank = o.rank ?? 0,
+      worldSize = o.worldSize ?? 1;
     const n = names(rank, worldSize);
     mkdirSync(o.dir, { recursive: true });
-    rmSync(join(o.dir, n.manifest), { force: true });   // incomplete from here on
+    rmSync(join(o.dir, n.manifest), { force: true }); // incomplete from here on
     const slotsFd = openSync(join(o.dir, n.slots), 'w');
     const targets: bigint[] = [];
-    let numImages = 0, views = 0, slotDim = 0;
+    let numImages = 0,
+      views = 0,
+      slotDim = 0;
     try {
       for await (const batch of source) {
         try {
-          torch.noGrad(() => torch.scope(() => {
-            const imgs = batch.images;
-            const B = imgs.shape[0];
-            const V = imgs.ndim === 5 ? imgs.shape[1] : 1;
-            if (views === 0) views = V;
-            else if (V !== views) throw new Error(`token cache: a batch has ${V} views per image, earlier ones ${views}`);
-            const flat = imgs.ndim === 5 ? imgs.flatten(0, 1) : imgs;   // (B·V, C, H, W), image-major
-            const tokens = o.encode(flat);
-            if (tokens.ndim !== 3 || tokens.shape[0] !== B * V || tokens.shape[1] < o.numTokens)
-              throw new Error(`token cache: encode gave (${tokens.shape.join(', ')}), expected (${B * V}, ≥ ${o.numTokens}, D)`);
-            if (slotDim === 0) slotDim = tokens.shape[2];
-            const bytes = tokens.narrow(1, 0, o.numTokens).float().contiguous().toTypedArray() as Float32Array;
-            writeSync(slotsFd, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-            for (const label of batch.labels.tolist() as number[]) for (let v = 0; v < V; v++) targets.push(BigInt(label));
-            numImages += B;
-          }));
+          torch.noGrad(() =>
+            torch.scope(() => {
+              const imgs = batch.images;
+              const B = imgs.shape[0];
+              const V = imgs.ndim === 5 ? imgs.shape[1] : 1;
+              if (views === 0) views = V;
+              else if (V !== views) throw new Error(`token cache: a batch has ${V} views per image, earlier ones ${views}`);
+              const flat = imgs.ndim === 5 ? imgs.flatten(0, 1) : imgs; // (B·V, C, H, W), image-major
+              const tokens = o.encode(flat);
+              if (tokens.ndim !== 3 || tokens.shape[0] !== B * V || tokens.shape[1] < o.numTokens)
+                throw new Error(`token cache: encode gave (${tokens.shape.join(', ')}), expected (${B * V}, ≥ ${o.numTokens}, D)`);
+              if (slotDim === 0) slotDim = tokens.shape[2];
+              const bytes = tokens.narrow(1, 0, o.numTokens).float().contiguous().toTypedArray() as Float32Array;
+              writeSync(slotsFd, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+              for (const label of batch.labels.tolist() as number[]) for (let v = 0; v < V; v++) targets.push(BigInt(label));
+              numImages += B;
+            }),
+          );
         } finally {
           torch.dispose(batch.images, batch.labels);
         }
@@ -169,6 +192,9 @@ export class TokenCache {
   }
 
   close(): void {
-    if (this.#slotsFd !== null) { closeSync(this.#slotsFd); this.#slotsFd = null; }
+    if (this.#slotsFd !== null) {
+      closeSync(this.#slotsFd);
+      this.#slotsFd = null;
+    }
   }
 }

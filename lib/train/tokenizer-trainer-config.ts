@@ -17,13 +17,30 @@ export const TOKENIZER_TRAINER_SCHEMA = defineSchema({
   valid_size: { kind: 'integer', default: 64, doc: 'images held out from train for the reconstruction grids (seed 42)' },
   cfg: { kind: 'number', default: 3.0, doc: 'decoder CFG of the reconstruction grids and the final table' },
   ...scheduleKeys({ blr: 2.5e-5, cosine_lr: true }),
-  ...loopKeys({ batch_size: 256, num_workers: 16, pin_memory: true, max_grad_norm: 3.0, enable_ema: true, sample_every: 5000, result_folder: './output/tokenizer' }),
+  ...loopKeys({
+    batch_size: 256,
+    num_workers: 16,
+    pin_memory: true,
+    max_grad_norm: 3.0,
+    enable_ema: true,
+    sample_every: 5000,
+    result_folder: './output/tokenizer',
+  }),
   ...fidKeys(),
   // ours
-  eval_num_tokens: { kind: 'list', nullable: true, doc: 'ours: token counts of the grids and the final table (default: powers of two up to num_slots)',
-    refuse: (v) => (Array.isArray(v) && v.every((k) => Number.isInteger(k) && k >= 1) ? null : 'expected a list of positive integers, e.g. [1, 4, 16, 64, 256]') },
-  eval_size: { kind: 'integer', default: 64, doc: 'ours: test images in the final PSNR/SSIM table',
-    inert: (p) => (p.test_dataset ? null : 'there is no test_dataset, so no final table') },
+  eval_num_tokens: {
+    kind: 'list',
+    nullable: true,
+    doc: 'ours: token counts of the grids and the final table (default: powers of two up to num_slots)',
+    refuse: (v) =>
+      Array.isArray(v) && v.every((k) => Number.isInteger(k) && k >= 1) ? null : 'expected a list of positive integers, e.g. [1, 4, 16, 64, 256]',
+  },
+  eval_size: {
+    kind: 'integer',
+    default: 64,
+    doc: 'ours: test images in the final PSNR/SSIM table',
+    inert: (p) => (p.test_dataset ? null : 'there is no test_dataset, so no final table'),
+  },
   ...DDP_KEYS,
   ...DEVICE_KEYS,
 } satisfies Record<string, KeySpec>);

@@ -42,10 +42,10 @@ export interface TrainGptOptions {
 /** Upstream's fixed sample classes (ImageNet ids). */
 const UPSTREAM_SAMPLE_CLASSES = [1, 7, 282, 604, 724, 207, 250, 751, 404, 850];
 
-
 export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o: TrainGptOptions): Promise<{ step: number }> {
   const P = cfg.params;
-  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  const rank = o.rank ?? 0,
+    worldSize = o.worldSize ?? 1;
   const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
   const { resultDir, modelsDir, logDir } = startRun(P, cfg.text, rank);
 
@@ -80,17 +80,38 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
     const aeStat = aeCkpt ? statSync(aeCkpt) : null;
     const key = {
       tokenizer: aeStat ? `${resolve(aeCkpt!)} ${aeStat.size} ${aeStat.mtimeMs}` : 'random-init',
-      tokenizer_config: JSON.stringify(aeConfig), dataset: JSON.stringify(P.dataset), numTokens, length: spec.dataset.length,
+      tokenizer_config: JSON.stringify(aeConfig),
+      dataset: JSON.stringify(P.dataset),
+      numTokens,
+      length: spec.dataset.length,
     };
-    const src = new DataLoader(spec.dataset, { batchSize: P.cache_bs ?? 8, transform: spec.transform, numWorkers: P.num_workers,
-      shuffle: false, dropLast: false, rank, worldSize });
+    const src = new DataLoader(spec.dataset, {
+      batchSize: P.cache_bs ?? 8,
+      transform: spec.transform,
+      numWorkers: P.num_workers,
+      shuffle: false,
+      dropLast: false,
+      rank,
+      worldSize,
+    });
     const t0 = Date.now();
     const r = await TokenCache.openOrBuild(src, { dir: cacheDir, key, rank, worldSize, numTokens, encode: (x) => torch.keep(encode(x).float()) });
     await src.close();
     cache = r.cache;
-    if (rank === 0) console.error(`token cache ${r.built ? `built in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'reused'}: ${cache.numImages} images × ${cache.views} views in ${cacheDir}`);
+    if (rank === 0)
+      console.error(
+        `token cache ${r.built ? `built in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'reused'}: ${cache.numImages} images × ${cache.views} views in ${cacheDir}`,
+      );
   } else {
-    loader = new DataLoader(spec.dataset, { batchSize: P.batch_size, transform: spec.transform, numWorkers: P.num_workers, dropLast: true, seed: P.seed, rank, worldSize });
+    loader = new DataLoader(spec.dataset, {
+      batchSize: P.batch_size,
+      transform: spec.transform,
+      numWorkers: P.num_workers,
+      dropLast: true,
+      seed: P.seed,
+      rank,
+      worldSize,
+    });
   }
   const batchesPerEpoch = cache ? Math.floor(cache.numImages / P.batch_size) : loader!.numBatches;
   if (batchesPerEpoch < 1) throw new Error(`the training set is smaller than one batch of ${P.batch_size}`);
@@ -115,9 +136,10 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
   }
   const log = new RunLogger({ dir: resultDir, logsDir: logDir, name: 'gpt', rank, total: totalSteps, purgeStep: resumeFrom ? step : undefined });
   const logScale = scalerLog(scaler, log);
-  log.log(`${jd.summary}; ${opt.summary}, ` +
-    `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens${describe(dp)}`);
-  const save = () => { if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last }); };
+  log.log(`${jd.summary}; ${opt.summary}, ` + `${gpt.numParameters({ trainableOnly: true })} trainable parameters, ${numTokens} tokens${describe(dp)}`);
+  const save = () => {
+    if (rank === 0) saveCheckpoint(modelsDir, step, parts, { data: pos, configText: cfg.text, keep: P.keep_last });
+  };
 
   // one epoch of (tokens, labels) batches from the cache or the loader, from the current position
   async function* epochBatches(): AsyncGenerator<{ tokens: Tensor; labels: Tensor; epoch: number; batch: number }> {
@@ -150,7 +172,10 @@ export async function trainGpt(cfg: { params: ArTrainerParams; text: string }, o
         return l.detach();
       });
       torch.dispose(b.tokens, b.labels);
-      if (++micro % P.grad_accum_steps !== 0) { loss.dispose(); continue; }
+      if (++micro % P.grad_accum_steps !== 0) {
+        loss.dispose();
+        continue;
+      }
       const stepped = optimizerStep(gpt, opt, ++step, P.max_grad_norm, scaler);
       log.scalars(step, { ...meanOverRanks(dp, { loss }), lr: optimizer.paramGroups[0].lr, epoch: b.epoch });
       loss.dispose();
@@ -178,13 +203,20 @@ async function sampleGrid(gpt: GPT<DiffLoss>, tok: Tokenizer, P: ArTrainerParams
   gpt.eval();
   const grid = torch.scope(() => {
     const labels = torch.tensor(classes, { device: jd.device });
-    const tokens = jd.precision.autocast(() =>
-      generate(gpt, labels, numTokens, { cfgScale: P.cfg ?? 1, cfgSchedule: P.cfg_schedule ?? 'linear', temperature: P.temperature ?? 1,
-        generator: torch.seededGenerator(jd.device, 0) ?? undefined })).float();
+    const tokens = jd.precision
+      .autocast(() =>
+        generate(gpt, labels, numTokens, {
+          cfgScale: P.cfg ?? 1,
+          cfgSchedule: P.cfg_schedule ?? 'linear',
+          temperature: P.temperature ?? 1,
+          generator: torch.seededGenerator(jd.device, 0) ?? undefined,
+        }),
+      )
+      .float();
     // positions ≥ k take the tokenizer's null tokens (decode's first-k mask), so padding values do not matter
     const full = torch.cat([tokens, torch.zeros([classes.length, tok.numSlots - numTokens, tokens.shape[2]], { device: jd.device })], 1);
     const perK = ks.map((k) => tok.decode(full, { numTokens: k, cfg: P.ae_cfg ?? 1, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, seed: 0 }));
-    const all = torch.stack(perK, 1).flatten(0, 1);   // class-major: row c, column k
+    const all = torch.stack(perK, 1).flatten(0, 1); // class-major: row c, column k
     return makeGrid(all, { nrow: ks.length, rowLabels: classes.map(String), colLabels: ks.map((k) => `${k} tok`) });
   });
   const file = await log.image('samples/by_class_and_prefix', grid, step);

@@ -28,11 +28,17 @@ import { datasetFromConfig } from './datasets.js';
 import type { TrainerConfig, TokenizerTrainerParams } from './tokenizer-trainer-config.js';
 import type { Tensor } from '../core/tensor.js';
 
-export interface TrainOptions { resume?: string; rank?: number; worldSize?: number; localRank?: number }
+export interface TrainOptions {
+  resume?: string;
+  rank?: number;
+  worldSize?: number;
+  localRank?: number;
+}
 
 export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): Promise<{ step: number; table: EvalRow[] }> {
   const P = cfg.params;
-  const rank = o.rank ?? 0, worldSize = o.worldSize ?? 1;
+  const rank = o.rank ?? 0,
+    worldSize = o.worldSize ?? 1;
   const jd = setUpJobDevice(P, { localRank: o.localRank ?? rank }); // device and precision, checked before any work
   const { resultDir, modelsDir, logDir } = startRun(P, cfg.text, rank);
 
@@ -43,12 +49,17 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   const ckptPath = tokenizerOptionsFromConfig({ trainer: { params: { model: P.model } } }).ckptPath ?? null;
   const ckptIsStep = ckptPath !== null && existsSync(ckptPath) && statSync(ckptPath).isDirectory();
   if (ckptPath !== null && !existsSync(ckptPath)) throw new Error(`trainer.params.model.params.ckpt_path: ${ckptPath} not found`);
-  if (ckptIsStep && o.resume) throw new Error(`trainer.params.model.params.ckpt_path is a step folder (${ckptPath}) and --resume was given: resume from one of them`);
+  if (ckptIsStep && o.resume)
+    throw new Error(`trainer.params.model.params.ckpt_path is a step folder (${ckptPath}) and --resume was given: resume from one of them`);
   if (ckptPath !== null && !ckptIsStep) {
     const report = torch.scope(() => {
       const { sd, file, notes } = readTokenizerCheckpoint(ckptPath);
       const r = tok.loadStateDict(sd, { strict: false, castDtype: true });
-      return [`${file}: ${sd.size} tensors loaded`, ...notes, ...(r.missingKeys.length ? [`missing (kept at their initial values): ${r.missingKeys.join(', ')}`] : [])];
+      return [
+        `${file}: ${sd.size} tensors loaded`,
+        ...notes,
+        ...(r.missingKeys.length ? [`missing (kept at their initial values): ${r.missingKeys.join(', ')}`] : []),
+      ];
     });
     if (rank === 0) for (const line of report) console.log(`ckpt_path: ${line}`);
   }
@@ -59,8 +70,15 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
   // ---- data: train minus the held-out validation images; test images for the final table ----
   const trainSpec = datasetFromConfig(P.dataset, 'trainer.params.dataset', 'train');
   const { train, valid } = holdOutValidation(trainSpec.dataset, P.valid_size, 42);
-  const loader = new DataLoader(train, { batchSize: P.batch_size, transform: trainSpec.transform, numWorkers: P.num_workers,
-    dropLast: true, seed: P.seed, rank, worldSize });
+  const loader = new DataLoader(train, {
+    batchSize: P.batch_size,
+    transform: trainSpec.transform,
+    numWorkers: P.num_workers,
+    dropLast: true,
+    seed: P.seed,
+    rank,
+    worldSize,
+  });
   const testSpec = P.test_dataset ? datasetFromConfig(P.test_dataset, 'trainer.params.test_dataset', 'test') : null;
 
   // ---- optimisation (docs/upstream/training.md#optimiser) ----
@@ -107,7 +125,10 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
         return { diff_loss: l.diff_loss.detach(), repa_loss: l.repa_loss?.detach() };
       });
       torch.dispose(batch.images, batch.labels);
-      if (++micro % P.grad_accum_steps !== 0) { torch.dispose(losses); continue; }
+      if (++micro % P.grad_accum_steps !== 0) {
+        torch.dispose(losses);
+        continue;
+      }
       const stepped = optimizerStep(tok, opt, ++step, P.max_grad_norm, scaler);
       log.scalars(step, { ...meanOverRanks(dp, losses), lr: optimizer.paramGroups[0].lr, epoch });
       torch.dispose(losses);
@@ -128,7 +149,7 @@ export async function trainTokenizer(cfg: TrainerConfig, o: TrainOptions = {}): 
 
 /** Token counts to evaluate: the configured list, or powers of two up to numSlots. */
 function tokenCounts(P: TokenizerTrainerParams, numSlots: number): number[] {
-  return Array.isArray(P.eval_num_tokens) ? P.eval_num_tokens as number[] : powerOfTwoPrefixes(numSlots);
+  return Array.isArray(P.eval_num_tokens) ? (P.eval_num_tokens as number[]) : powerOfTwoPrefixes(numSlots);
 }
 
 /** Grids show small images (Fashion-MNIST's 32 px) enlarged, nearest, to at least this size, so a person sees the pixels. */
@@ -168,7 +189,13 @@ function reconstructionGrid(tok: Tokenizer, images: Tensor, P: TokenizerTrainerP
 /** A grid of validation images and their reconstructions (see reconstructionGrid), current weights, with PSNR/SSIM per k logged. */
 async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: TokenizerTrainerParams, log: RunLogger, step: number, jd: JobDevice) {
   const n = Math.min(8, valid.length);
-  const loader = new DataLoader(new Subset(valid, Array.from({ length: n }, (_, i) => i)), { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false });
+  const loader = new DataLoader(
+    new Subset(
+      valid,
+      Array.from({ length: n }, (_, i) => i),
+    ),
+    { batchSize: n, transform: { ...transform, split: 'test' }, shuffle: false },
+  );
   for await (const batch of loader) {
     tok.eval();
     const metrics: Record<string, number> = {};
@@ -186,15 +213,31 @@ async function sampleGrid(tok: Tokenizer, valid: Subset, transform: any, P: Toke
  * PSNR/SSIM of EMA-weight reconstructions of the first eval_size test images, per number of kept
  * tokens, over all ranks' shards (lib/eval/tokenizer-eval.ts); only rank 0 writes the grid and the log.
  */
-async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnType<typeof datasetFromConfig>, P: TokenizerTrainerParams, log: RunLogger,
-  step: number, rank: number, worldSize: number, jd: JobDevice): Promise<EvalRow[]> {
+async function evaluateByTokens(
+  tok: Tokenizer,
+  ema: EMA | null,
+  spec: ReturnType<typeof datasetFromConfig>,
+  P: TokenizerTrainerParams,
+  log: RunLogger,
+  step: number,
+  rank: number,
+  worldSize: number,
+  jd: JobDevice,
+): Promise<EvalRow[]> {
   if (ema) ema.copyTo(tok);
   tok.eval();
   const n = Math.min(P.eval_size ?? 64, spec.dataset.length);
   let gridFile: string | null = null;
   const table = await evaluateReconstructions(tok, spec.dataset, spec.transform, {
-    counts: tokenCounts(P, tok.numSlots), cfg: P.cfg, steps: P.eval_steps ?? undefined, sampler: P.eval_sampler, n, batchSize: 32,
-    rank, worldSize, toDevice: jd.toDevice,
+    counts: tokenCounts(P, tok.numSlots),
+    cfg: P.cfg,
+    steps: P.eval_steps ?? undefined,
+    sampler: P.eval_sampler,
+    n,
+    batchSize: 32,
+    rank,
+    worldSize,
+    toDevice: jd.toDevice,
     firstBatch: async (images) => {
       const grid = torch.scope(() => reconstructionGrid(tok, images.narrow(0, 0, Math.min(8, images.size(0))), P));
       gridFile = await log.image('test/reconstruction_by_tokens', grid, step);
@@ -202,17 +245,28 @@ async function evaluateByTokens(tok: Tokenizer, ema: EMA | null, spec: ReturnTyp
     },
   });
   const values: Record<string, number> = {};
-  for (const r of table) { values[`test/psnr_k${r.tokens}`] = r.psnr; values[`test/ssim_k${r.tokens}`] = r.ssim; }
+  for (const r of table) {
+    values[`test/psnr_k${r.tokens}`] = r.psnr;
+    values[`test/ssim_k${r.tokens}`] = r.ssim;
+  }
   log.evalScalars(step, values);
   let plotFile: string | null = null;
   if (table.length && rank === 0) {
-    const plot = linePanels(table.map((r) => r.tokens), [
-      { title: 'PSNR (dB)', values: table.map((r) => r.psnr) }, { title: 'SSIM', values: table.map((r) => r.ssim) }], { xLabel: 'tokens kept' });
+    const plot = linePanels(
+      table.map((r) => r.tokens),
+      [
+        { title: 'PSNR (dB)', values: table.map((r) => r.psnr) },
+        { title: 'SSIM', values: table.map((r) => r.ssim) },
+      ],
+      { xLabel: 'tokens kept' },
+    );
     plotFile = await log.image('test/psnr_ssim_by_tokens', plot.image, step);
     plot.image.dispose();
   }
-  log.log(`reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n` +
-    formatTable(table));
+  log.log(
+    `reconstruction of ${n} test images (EMA weights, decoder cfg ${P.cfg}, ${P.eval_sampler} ${P.eval_steps ?? tok.options.numSamplingSteps} steps${worldSize > 1 ? `, ${worldSize} ranks` : ''}):\n` +
+      formatTable(table),
+  );
   if (gridFile) log.log(`test images and their reconstructions by number of tokens: ${gridFile}`);
   if (plotFile) log.log(`PSNR and SSIM against the number of tokens: ${plotFile}`);
   return table;

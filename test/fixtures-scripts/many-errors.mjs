@@ -35,7 +35,14 @@ const cases = [
   () => torch.arange(6).view(2, 3).matmul(torch.randn(3, 2)),
   () => torch.ops.aten.bmm(a, a),
   () => a.select(0, 5),
-  () => a.gather(1, idx([[0, 7, 1], [0, 0, 0]])),
+  () =>
+    a.gather(
+      1,
+      idx([
+        [0, 7, 1],
+        [0, 0, 0],
+      ]),
+    ),
   () => a.indexSelect(0, idx([0, 9])),
   () => F.embedding(idx([10]), torch.randn(3, 4)),
   () => a.item(),

@@ -10,7 +10,10 @@ import { BatchNorm2d } from '../../nn/layers/normalization.js';
 
 type Pair = number | [number, number];
 
-export interface BasicConvOptions { stride?: Pair; padding?: Pair }
+export interface BasicConvOptions {
+  stride?: Pair;
+  padding?: Pair;
+}
 
 export class BasicConv2d extends Module {
   conv: Conv2d;
@@ -26,8 +29,8 @@ export class BasicConv2d extends Module {
     return scope(() => {
       const c = this.conv.forward(x);
       const y = this.bn.forward(c);
-      c.dispose();   // at 299 px a batch of 50 makes 276 MB activations: free each as soon as it is used
-      return aten.relu_(y) as Tensor;   // in place, as upstream's F.relu(inplace=True); same values
+      c.dispose(); // at 299 px a batch of 50 makes 276 MB activations: free each as soon as it is used
+      return aten.relu_(y) as Tensor; // in place, as upstream's F.relu(inplace=True); same values
     });
   }
 }

@@ -55,8 +55,12 @@ export function fidelityAvailable(weightsPath?: string | null): { ok: true; path
 }
 
 /** The requested features of every image of a folder, in torch-fidelity's file order (CPU, float32). */
-export async function folderFeatures(model: InceptionV3Features, folder: string, features: InceptionFeature[],
-  o: { batchSize?: number; device?: string; cache?: FeatureCache | null; weightsFile?: string } = {}): Promise<Map<InceptionFeature, Tensor>> {
+export async function folderFeatures(
+  model: InceptionV3Features,
+  folder: string,
+  features: InceptionFeature[],
+  o: { batchSize?: number; device?: string; cache?: FeatureCache | null; weightsFile?: string } = {},
+): Promise<Map<InceptionFeature, Tensor>> {
   const key = o.cache && o.weightsFile ? { folder, extractor: o.weightsFile, features } : null;
   const cached = key ? o.cache!.get(key) : null;
   if (cached) return cached as Map<InceptionFeature, Tensor>;
@@ -79,7 +83,8 @@ export async function folderFeatures(model: InceptionV3Features, folder: string,
 
 export async function calculateMetrics(o: FidelityOptions): Promise<FidelityResult> {
   if (!o.input1) throw new Error('First input is required for all metrics (input1)');
-  const fid = o.fid ?? true, isc = o.isc ?? true;
+  const fid = o.fid ?? true,
+    isc = o.isc ?? true;
   const log = o.log ?? (() => {});
   if (fid && !o.input2 && !o.fidStatisticsFile) throw new Error('FID needs a second input: input2 (a folder) or fid_statistics_file (an .npz of mu and sigma)');
   if (fid && o.input2 && o.fidStatisticsFile) log(`fid_statistics_file ${o.fidStatisticsFile} is ignored: input2 is given (as torch-fidelity)`);

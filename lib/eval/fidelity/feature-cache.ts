@@ -52,11 +52,15 @@ export class FeatureCache {
   /** The fingerprint of the input as it is now (files and extractor). */
   fingerprint(input: CacheInput): string {
     const folder = realpathSync(input.folder);
-    const files = (input.listFiles ?? imageFiles)(folder).map((p) => {
-      const s = statSync(p, { bigint: true });
-      return [p, String(s.size), String(s.mtimeNs)];
-    }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return createHash('sha256').update(JSON.stringify({ folder, files, extractor: extractorIdentity(input.extractor) })).digest('hex');
+    const files = (input.listFiles ?? imageFiles)(folder)
+      .map((p) => {
+        const s = statSync(p, { bigint: true });
+        return [p, String(s.size), String(s.mtimeNs)];
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return createHash('sha256')
+      .update(JSON.stringify({ folder, files, extractor: extractorIdentity(input.extractor) }))
+      .digest('hex');
   }
 
   /** The cached tensors, or null when there is no entry or it is stale (the inputs changed). */
@@ -64,7 +68,9 @@ export class FeatureCache {
     const path = this.entryPath(input);
     if (!existsSync(path)) return null;
     let header: safetensors.Header;
-    try { header = safetensors.readHeader(path); } catch (e) {
+    try {
+      header = safetensors.readHeader(path);
+    } catch (e) {
       if (e instanceof CheckpointError) return null; // unreadable: recompute and replace it
       throw e;
     }
@@ -79,12 +85,18 @@ export class FeatureCache {
   put(input: CacheInput, tensors: TensorsLike, fingerprint = this.fingerprint(input)): string {
     const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
     const missing = input.features.filter((f) => !map.has(f));
-    if (missing.length) throw new RangeError(`FeatureCache.put: the tensors lack ${missing.map((m) => JSON.stringify(m)).join(', ')} (names given: ${[...map.keys()].join(', ')})`);
+    if (missing.length)
+      throw new RangeError(
+        `FeatureCache.put: the tensors lack ${missing.map((m) => JSON.stringify(m)).join(', ')} (names given: ${[...map.keys()].join(', ')})`,
+      );
     mkdirSync(this.dir, { recursive: true });
     const path = this.entryPath(input);
     safetensors.saveFile(map, path, {
-      format: FORMAT, fingerprint, folder: realpathSync(input.folder),
-      extractor: JSON.stringify(extractorIdentity(input.extractor)), features: JSON.stringify(input.features),
+      format: FORMAT,
+      fingerprint,
+      folder: realpathSync(input.folder),
+      extractor: JSON.stringify(extractorIdentity(input.extractor)),
+      features: JSON.stringify(input.features),
     });
     return path;
   }

@@ -47,7 +47,8 @@ export function frechetDistance(stats1: FidStatistics, stats2: FidStatistics, op
 
 /** The FID and its pieces (for tests and diagnostics). */
 export function frechetDistanceParts(stats1: FidStatistics, stats2: FidStatistics, opts: FidOptions = {}): FidParts {
-  const name1 = stats1.source ?? 'the first statistics', name2 = stats2.source ?? 'the second statistics';
+  const name1 = stats1.source ?? 'the first statistics',
+    name2 = stats2.source ?? 'the second statistics';
   checkStatistics(stats1, name1);
   checkStatistics(stats2, name2);
   // torch-fidelity's assertions: equal shapes (and dtypes, which checkStatistics fixed for both).
@@ -59,10 +60,12 @@ export function frechetDistanceParts(stats1: FidStatistics, stats2: FidStatistic
     const [mu1, mu2, s1, s2] = [stats1.mu, stats2.mu, stats1.sigma, stats2.sigma].map(cpu);
     const diff = mu1.sub(mu2);
     const muTerm = torch.ops.aten.dot(diff, diff).item();
-    const traceSigma1 = trace(s1), traceSigma2 = trace(s2);
+    const traceSigma1 = trace(s1),
+      traceSigma2 = trace(s2);
     const product = s1.mm(s2);
-    const eig = withThreads(opts.solverThreads === undefined ? 1 : opts.solverThreads,
-      () => torch.ops.aten.view_as_real(torch.ops.aten.linalg_eigvals(product)).contiguous());
+    const eig = withThreads(opts.solverThreads === undefined ? 1 : opts.solverThreads, () =>
+      torch.ops.aten.view_as_real(torch.ops.aten.linalg_eigvals(product)).contiguous(),
+    );
     const eigenvalues = eig.toTypedArray() as Float64Array;
     const roots = new Float64Array(eigenvalues.length / 2);
     for (let i = 0; i < roots.length; i++) roots[i] = sqrtRe(eigenvalues[2 * i], eigenvalues[2 * i + 1]);
@@ -77,7 +80,11 @@ function withThreads<T>(n: number | null, fn: () => T): T {
   const before = torch.getNumThreads();
   if (n === null || n === before) return fn();
   torch.setNumThreads(n);
-  try { return fn(); } finally { torch.setNumThreads(before); }
+  try {
+    return fn();
+  } finally {
+    torch.setNumThreads(before);
+  }
 }
 
 /** np.trace of a float64 square matrix: numpy's pairwise sum of the diagonal. */

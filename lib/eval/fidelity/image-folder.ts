@@ -37,26 +37,41 @@ export function pythonExtension(name: string): string {
 function isDirectory(dir: string, e: Dirent): boolean {
   if (e.isDirectory()) return true;
   if (!e.isSymbolicLink()) return false;
-  try { return statSync(join(dir, e.name)).isDirectory(); } catch { return false; }
+  try {
+    return statSync(join(dir, e.name)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The image files of `dir` in torch-fidelity's order: absolute real paths, sorted by code point. */
 export function listFidelityImages(dir: string, o: FidelityFolderOptions = {}): string[] {
   const exts = o.extensions ?? FIDELITY_EXTENSIONS;
   let entries: Dirent[];
-  try { entries = readdirSync(dir, { withFileTypes: true }); } catch (e) { throw new Error(`cannot list the image folder ${dir}: ${(e as Error).message}`); }
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new Error(`cannot list the image folder ${dir}: ${(e as Error).message}`);
+  }
   const files: string[] = [];
   for (const e of entries) {
     if (isDirectory(dir, e) || !exts.includes(pythonExtension(e.name).toLowerCase())) continue;
     const p = join(resolve(dir), e.name);
-    try { files.push(realpathSync(p)); } catch (err) { throw new Error(`cannot resolve ${p} (a broken symlink?): ${(err as Error).message}`); }
+    try {
+      files.push(realpathSync(p));
+    } catch (err) {
+      throw new Error(`cannot resolve ${p} (a broken symlink?): ${(err as Error).message}`);
+    }
   }
   if (files.length === 0) throw new Error(`no images found in ${dir} (extensions ${exts.join(', ')}, case-insensitive; sub-folders are not searched)`);
   return sortedByCodePoints(files);
 }
 
 /** One batch: uint8 images (n, 3, H, W) and their files. */
-export interface FidelityBatch { images: Tensor; files: string[] }
+export interface FidelityBatch {
+  images: Tensor;
+  files: string[];
+}
 
 /**
  * Decodes `files` (or the images of a folder, listed by listFidelityImages) in batches of
@@ -64,7 +79,10 @@ export interface FidelityBatch { images: Tensor; files: string[] }
  * error naming two files and their sizes (torch-fidelity's stacking fails there too); different
  * batches may have different sizes. Each batch's tensor belongs to the caller.
  */
-export async function* fidelityImageBatches(input: string | readonly string[], o: FidelityFolderOptions & { batchSize?: number } = {}): AsyncGenerator<FidelityBatch> {
+export async function* fidelityImageBatches(
+  input: string | readonly string[],
+  o: FidelityFolderOptions & { batchSize?: number } = {},
+): AsyncGenerator<FidelityBatch> {
   const files = typeof input === 'string' ? listFidelityImages(input, o) : [...input];
   const requested = o.batchSize ?? FIDELITY_BATCH_SIZE;
   if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`batchSize must be a positive integer, got ${requested}`);
@@ -75,12 +93,18 @@ export async function* fidelityImageBatches(input: string | readonly string[], o
     const { width: w, height: h } = raws[0];
     const odd = raws.findIndex((r) => r.width !== w || r.height !== h);
     if (odd >= 0) {
-      throw new Error(`images of different sizes in one batch: ${names[0]} is ${w}×${h} (W×H), ${names[odd]} is ${raws[odd].width}×${raws[odd].height}; `
-        + 'a batch is stacked into one tensor, as in torch-fidelity, so resize the images to one size');
+      throw new Error(
+        `images of different sizes in one batch: ${names[0]} is ${w}×${h} (W×H), ${names[odd]} is ${raws[odd].width}×${raws[odd].height}; ` +
+          'a batch is stacked into one tensor, as in torch-fidelity, so resize the images to one size',
+      );
     }
     const hwc = new Uint8Array(names.length * h * w * 3);
     raws.forEach((r, i) => hwc.set(r.data, i * h * w * 3));
-    const images = scope(() => tensor(hwc, { shape: [names.length, h, w, 3] }).permute(0, 3, 1, 2).contiguous());
+    const images = scope(() =>
+      tensor(hwc, { shape: [names.length, h, w, 3] })
+        .permute(0, 3, 1, 2)
+        .contiguous(),
+    );
     yield { images, files: names };
   }
 }

@@ -37,12 +37,17 @@ export class InceptionA extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return scope(() => cat([
-      this.branch1x1.forward(x),
-      this.branch5x5_2.forward(this.branch5x5_1.forward(x)),
-      this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
-      this.branch_pool.forward(avgPoolSame(x)),
-    ], 1));
+    return scope(() =>
+      cat(
+        [
+          this.branch1x1.forward(x),
+          this.branch5x5_2.forward(this.branch5x5_1.forward(x)),
+          this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
+          this.branch_pool.forward(avgPoolSame(x)),
+        ],
+        1,
+      ),
+    );
   }
 }
 
@@ -62,11 +67,9 @@ export class InceptionB extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return scope(() => cat([
-      this.branch3x3.forward(x),
-      this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
-      maxPoolReduce(x),
-    ], 1));
+    return scope(() =>
+      cat([this.branch3x3.forward(x), this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))), maxPoolReduce(x)], 1),
+    );
   }
 }
 
@@ -85,7 +88,8 @@ export class InceptionC extends Module {
 
   constructor(inChannels: number, c7: number) {
     super();
-    const row = { padding: [0, 3] as [number, number] }, col = { padding: [3, 0] as [number, number] };
+    const row = { padding: [0, 3] as [number, number] },
+      col = { padding: [3, 0] as [number, number] };
     this.branch1x1 = new BasicConv2d(inChannels, 192, 1);
     this.branch7x7_1 = new BasicConv2d(inChannels, c7, 1);
     this.branch7x7_2 = new BasicConv2d(c7, c7, [1, 7], row);
@@ -156,7 +160,8 @@ export class InceptionE extends Module {
   constructor(inChannels: number, pool: 'avg' | 'max') {
     super();
     this.pool = pool;
-    const row = { padding: [0, 1] as [number, number] }, col = { padding: [1, 0] as [number, number] };
+    const row = { padding: [0, 1] as [number, number] },
+      col = { padding: [1, 0] as [number, number] };
     this.branch1x1 = new BasicConv2d(inChannels, 320, 1);
     this.branch3x3_1 = new BasicConv2d(inChannels, 384, 1);
     this.branch3x3_2a = new BasicConv2d(384, 384, [1, 3], row);
@@ -173,12 +178,17 @@ export class InceptionE extends Module {
       const s = this.branch3x3_1.forward(x);
       const d = this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x));
       const pooled = this.pool === 'avg' ? avgPoolSame(x) : maxPool2d(x, 3, 1, 1);
-      return cat([
-        this.branch1x1.forward(x),
-        this.branch3x3_2a.forward(s), this.branch3x3_2b.forward(s),
-        this.branch3x3dbl_3a.forward(d), this.branch3x3dbl_3b.forward(d),
-        this.branch_pool.forward(pooled),
-      ], 1);
+      return cat(
+        [
+          this.branch1x1.forward(x),
+          this.branch3x3_2a.forward(s),
+          this.branch3x3_2b.forward(s),
+          this.branch3x3dbl_3a.forward(d),
+          this.branch3x3dbl_3b.forward(d),
+          this.branch_pool.forward(pooled),
+        ],
+        1,
+      );
     });
   }
 }

@@ -36,7 +36,8 @@ const gap = (x: Tensor) => adaptiveAvgPool2d(x, 1).flatten(1);
 function checkFeatures(features: readonly string[]): readonly InceptionFeature[] {
   if (features.length === 0) throw new RangeError(`InceptionV3Features: no feature requested (choose from ${INCEPTION_FEATURES.join(', ')})`);
   for (const f of features) {
-    if (!(INCEPTION_FEATURES as readonly string[]).includes(f)) throw new RangeError(`InceptionV3Features: unknown feature '${f}' (choose from ${INCEPTION_FEATURES.join(', ')})`);
+    if (!(INCEPTION_FEATURES as readonly string[]).includes(f))
+      throw new RangeError(`InceptionV3Features: unknown feature '${f}' (choose from ${INCEPTION_FEATURES.join(', ')})`);
   }
   if (new Set(features).size !== features.length) throw new RangeError(`InceptionV3Features: feature listed twice in [${features.join(', ')}]`);
   return features as readonly InceptionFeature[];
@@ -88,7 +89,9 @@ export class InceptionV3Features extends Module {
   }
 
   /** Always eval mode: the batch norms use the stored statistics, as torch-fidelity's extractor. */
-  override train(_mode = true): this { return super.train(false); }
+  override train(_mode = true): this {
+    return super.train(false);
+  }
 
   /** Loads torch-fidelity's weight file (a torch.save state dict; safetensors also accepted), strictly. */
   static load(path: string, o: { device?: string } = {}): InceptionV3Features {
@@ -129,32 +132,42 @@ export class InceptionV3Features extends Module {
     const device = this.fc.weight.device;
     if (images.device !== device) throw new Error(`InceptionV3Features: images are on ${images.device}, the model on ${device}`);
     const out = new Map<InceptionFeature, Tensor>();
-    const take = (f: InceptionFeature, t: () => Tensor) => { if (want.has(f)) out.set(f, t()); return out.size === want.size; };
+    const take = (f: InceptionFeature, t: () => Tensor) => {
+      if (want.has(f)) out.set(f, t());
+      return out.size === want.size;
+    };
     const result = () => features.map((f) => out.get(f)!);
-    return noGrad(() => scope(() => {
-      // Each stage runs in its own scope and the previous activation is freed as soon as the next
-      // exists: at batch 50 they are tens to hundreds of MB each.
-      let x = this.preprocess(images);
-      const next = (f: (h: Tensor) => Tensor) => { const y = scope(() => f(x)); x.dispose(); x = y; };
-      next((h) => maxPool2d(this.Conv2d_2b_3x3.forward(this.Conv2d_2a_3x3.forward(this.Conv2d_1a_3x3.forward(h))), 3, 2));
-      if (take('64', () => gap(x))) return result();
-      next((h) => maxPool2d(this.Conv2d_4a_3x3.forward(this.Conv2d_3b_1x1.forward(h)), 3, 2));
-      if (take('192', () => gap(x))) return result();
-      for (const m of [this.Mixed_5b, this.Mixed_5c, this.Mixed_5d, this.Mixed_6a, this.Mixed_6b, this.Mixed_6c, this.Mixed_6d, this.Mixed_6e]) next((h) => m.forward(h));
-      if (take('768', () => gap(x))) return result();
-      for (const m of [this.Mixed_7a, this.Mixed_7b, this.Mixed_7c]) next((h) => m.forward(h));
-      const f2048 = gap(x);
-      if (take('2048', () => f2048)) return result();
-      if (want.has('logits_unbiased')) {
-        // As torch-fidelity: with logits_unbiased asked for, logits = (x · Wᵀ) + b in two roundings;
-        // otherwise one fused linear (addmm), which may differ from that in the last bit.
-        const unbiased = f2048.mm(this.fc.weight.t());
-        if (take('logits_unbiased', () => unbiased)) return result();
-        take('logits', () => unbiased.add(this.fc.bias!.unsqueeze(0)));
-      } else {
-        take('logits', () => linear(f2048, this.fc.weight, this.fc.bias));
-      }
-      return result();
-    }));
+    return noGrad(() =>
+      scope(() => {
+        // Each stage runs in its own scope and the previous activation is freed as soon as the next
+        // exists: at batch 50 they are tens to hundreds of MB each.
+        let x = this.preprocess(images);
+        const next = (f: (h: Tensor) => Tensor) => {
+          const y = scope(() => f(x));
+          x.dispose();
+          x = y;
+        };
+        next((h) => maxPool2d(this.Conv2d_2b_3x3.forward(this.Conv2d_2a_3x3.forward(this.Conv2d_1a_3x3.forward(h))), 3, 2));
+        if (take('64', () => gap(x))) return result();
+        next((h) => maxPool2d(this.Conv2d_4a_3x3.forward(this.Conv2d_3b_1x1.forward(h)), 3, 2));
+        if (take('192', () => gap(x))) return result();
+        for (const m of [this.Mixed_5b, this.Mixed_5c, this.Mixed_5d, this.Mixed_6a, this.Mixed_6b, this.Mixed_6c, this.Mixed_6d, this.Mixed_6e])
+          next((h) => m.forward(h));
+        if (take('768', () => gap(x))) return result();
+        for (const m of [this.Mixed_7a, this.Mixed_7b, this.Mixed_7c]) next((h) => m.forward(h));
+        const f2048 = gap(x);
+        if (take('2048', () => f2048)) return result();
+        if (want.has('logits_unbiased')) {
+          // As torch-fidelity: with logits_unbiased asked for, logits = (x · Wᵀ) + b in two roundings;
+          // otherwise one fused linear (addmm), which may differ from that in the last bit.
+          const unbiased = f2048.mm(this.fc.weight.t());
+          if (take('logits_unbiased', () => unbiased)) return result();
+          take('logits', () => unbiased.add(this.fc.bias!.unsqueeze(0)));
+        } else {
+          take('logits', () => linear(f2048, this.fc.weight, this.fc.bias));
+        }
+        return result();
+      }),
+    );
   }
 }

@@ -47,16 +47,22 @@ export function inceptionScore(logitsUnbiased: Tensor, opts: IscOptions = {}): I
     let x = logitsUnbiased;
     if (perm) x = x.indexSelect(0, torch.fromTypedArray(perm, [n]).to(x.device).long());
     x = x.double();
-    const p = x.softmax(1), logP = x.logSoftmax(1);
-    const splitScores: number[] = [], splitSizes: number[] = [];
+    const p = x.softmax(1),
+      logP = x.logSoftmax(1);
+    const splitScores: number[] = [],
+      splitSizes: number[] = [];
     for (let i = 0; i < splits; i++) {
-      const lo = floorDiv(i * n, splits), hi = floorDiv((i + 1) * n, splits);
+      const lo = floorDiv(i * n, splits),
+        hi = floorDiv((i + 1) * n, splits);
       splitSizes.push(hi - lo);
-      splitScores.push(torch.scope(() => {
-        const pc = p.narrow(0, lo, hi - lo), logPc = logP.narrow(0, lo, hi - lo);
-        const logQ = pc.mean(0, true).log();
-        return pc.mul(logPc.sub(logQ)).sum(1).mean().exp().item();
-      }));
+      splitScores.push(
+        torch.scope(() => {
+          const pc = p.narrow(0, lo, hi - lo),
+            logPc = logP.narrow(0, lo, hi - lo);
+          const logQ = pc.mean(0, true).log();
+          return pc.mul(logPc.sub(logQ)).sum(1).mean().exp().item();
+        }),
+      );
     }
     return { mean: numpyMean(splitScores), std: numpyStd(splitScores), splitScores, splitSizes, perm };
   });

@@ -42,14 +42,18 @@ export function frechetDistanceLowRank(features1: Tensor, reference: Tensor | Fi
       const sv = torch.ops.aten.linalg_svdvals(xa.mm(centred(reference).t())).toTypedArray() as Float64Array;
       trCovmean = numpySum(sv) / Math.sqrt((n1 - 1) * (n2 - 1));
     } else {
-      const k = xa.mm(s2.sigma.cpu()).mm(xa.t()).div(n1 - 1);
+      const k = xa
+        .mm(s2.sigma.cpu())
+        .mm(xa.t())
+        .div(n1 - 1);
       // Symmetrise before eigvalsh, which reads one triangle only: the product is symmetric up to rounding.
       const ev = torch.ops.aten.linalg_eigvalsh(k.add(k.t()).div(2)).toTypedArray() as Float64Array;
       trCovmean = numpySum(ev.map((l) => Math.sqrt(Math.max(0, l))));
     }
     const d = s1.mu.double().sub(s2.mu.cpu().double());
     const muTerm = torch.ops.aten.dot(d, d).item();
-    const traceSigma1 = torch.ops.aten.trace(s1.sigma).item(), traceSigma2 = torch.ops.aten.trace(s2.sigma.cpu()).item();
+    const traceSigma1 = torch.ops.aten.trace(s1.sigma).item(),
+      traceSigma2 = torch.ops.aten.trace(s2.sigma.cpu()).item();
     return { muTerm, traceSigma1, traceSigma2, trCovmean, fid: muTerm + traceSigma1 + traceSigma2 - 2 * trCovmean };
   });
 }

@@ -7,8 +7,11 @@
 // outputs, keep the low bits under the smallest all-ones mask >= i, retry while the result exceeds
 // i. Any other way of drawing (modulo, floats) gives a different permutation.
 
-const N = 624, M = 397;
-const MATRIX_A = 0x9908b0df, UPPER = 0x80000000, LOWER = 0x7fffffff;
+const N = 624,
+  M = 397;
+const MATRIX_A = 0x9908b0df,
+  UPPER = 0x80000000,
+  LOWER = 0x7fffffff;
 
 export class MT19937 {
   private readonly mt = new Uint32Array(N);
@@ -50,10 +53,15 @@ export class MT19937 {
   interval(max: number): number {
     if (max === 0) return 0;
     let mask = max;
-    mask |= mask >>> 1; mask |= mask >>> 2; mask |= mask >>> 4; mask |= mask >>> 8; mask |= mask >>> 16;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
     mask >>>= 0;
     let v: number;
-    do v = (this.nextUint32() & mask) >>> 0; while (v > max);
+    do v = (this.nextUint32() & mask) >>> 0;
+    while (v > max);
     return v;
   }
 }
@@ -71,7 +79,9 @@ export function randomStatePermutation(n: number, seed: number): Int32Array {
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i >= 1; i--) {
     const j = rng.interval(i);
-    const t = p[i]; p[i] = p[j]; p[j] = t;
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
   }
   return p;
 }

@@ -11,7 +11,7 @@
 // outgrows 65535 bytes), the keys sorted, numpy's spare spaces for growing the first axis, 64-byte
 // alignment. Object arrays (pickles) are refused, as numpy.load does without allow_pickle.
 import { endianness } from 'node:os';
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import type { DType } from '../../core/dtype.js';
 import { CheckpointError } from '../../serialization/errors.js';
 import { tensorBytes, tensorFromBytes } from '../../serialization/tensor-bytes.js';
@@ -23,7 +23,15 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
 
 /** numpy type code (kind + item size, no byte order) → DType. */
 const codeToDType: Record<string, DType> = {
-  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64', u1: 'uint8', b1: 'bool',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  b1: 'bool',
 };
 const dtypeToCode: Partial<Record<DType, string>> = Object.fromEntries(Object.entries(codeToDType).map(([k, v]) => [v, k]));
 
@@ -41,22 +49,34 @@ export interface NpyHeader {
 
 /** Parses the magic, version and header of .npy bytes; `name` names the file (and member) in errors. */
 export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
-  const fail = (msg: string): never => { throw new CheckpointError(name, msg); };
+  const fail = (msg: string): never => {
+    throw new CheckpointError(name, msg);
+  };
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) fail('not a .npy array: the magic "\\x93NUMPY" is missing');
-  const major = b[6], minor = b[7];
+  const major = b[6],
+    minor = b[7];
   let len: number, start: number;
-  if (major === 1) { len = b.readUInt16LE(8); start = 10; }
-  else if (major === 2 || major === 3) {
+  if (major === 1) {
+    len = b.readUInt16LE(8);
+    start = 10;
+  } else if (major === 2 || major === 3) {
     if (b.length < 12) fail('truncated .npy header');
-    len = b.readUInt32LE(8); start = 12;
+    len = b.readUInt32LE(8);
+    start = 12;
   } else return fail(`.npy format version ${major}.${minor} is not supported (1.0, 2.0 and 3.0 are)`);
   if (start + len > b.length) fail(`.npy header of ${len} bytes runs past the end (${b.length} bytes): truncated`);
   // v1/v2 headers are latin-1, v3 UTF-8; the fields we accept are ASCII either way.
   const text = b.toString(major === 3 ? 'utf8' : 'latin1', start, start + len);
   let dict: Map<string, PyValue>;
-  try { dict = parsePyDict(text); } catch (e) { return fail(`cannot parse the .npy header ${JSON.stringify(text.trim())}: ${(e as Error).message}`); }
-  const descr = dict.get('descr'), fortran = dict.get('fortran_order'), shape = dict.get('shape');
+  try {
+    dict = parsePyDict(text);
+  } catch (e) {
+    return fail(`cannot parse the .npy header ${JSON.stringify(text.trim())}: ${(e as Error).message}`);
+  }
+  const descr = dict.get('descr'),
+    fortran = dict.get('fortran_order'),
+    shape = dict.get('shape');
   if (typeof descr !== 'string') fail(`the .npy header's descr is ${describe(descr)}, not a simple type string (structured arrays are not supported)`);
   if (typeof fortran !== 'boolean') fail(`the .npy header's fortran_order is ${describe(fortran)}, not True/False`);
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0))
@@ -68,7 +88,15 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   const order = m![1] ?? '=';
   const itemsize = Number(m![3]);
   const bigEndian = itemsize > 1 && (order === '>' || (order === '=' && endianness() === 'BE'));
-  return { version: [major, minor], descr: descr as string, dtype: dtype!, bigEndian, fortranOrder: fortran as boolean, shape: shape as number[], dataOffset: start + len };
+  return {
+    version: [major, minor],
+    descr: descr as string,
+    dtype: dtype!,
+    bigEndian,
+    fortranOrder: fortran as boolean,
+    shape: shape as number[],
+    dataOffset: start + len,
+  };
 }
 
 /** Reads one .npy array (bytes of a file or of an .npz member) into a C-order CPU tensor. */
@@ -79,16 +107,23 @@ export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
   const need = numel * itemsize;
   const have = bytes.byteLength - h.dataOffset;
   if (have < need) throw new CheckpointError(name, `${h.descr} array of shape [${h.shape}] needs ${need} bytes of data but the .npy holds ${have}: truncated`);
-  if (have > need) throw new CheckpointError(name, `${h.descr} array of shape [${h.shape}] needs ${need} bytes of data but the .npy holds ${have}: trailing bytes`);
+  if (have > need)
+    throw new CheckpointError(name, `${h.descr} array of shape [${h.shape}] needs ${need} bytes of data but the .npy holds ${have}: trailing bytes`);
   let data = Buffer.from(bytes.buffer, bytes.byteOffset + h.dataOffset, need);
   if (h.bigEndian) {
     data = Buffer.from(data); // a copy: swap in place on it
-    if (itemsize === 2) data.swap16(); else if (itemsize === 4) data.swap32(); else data.swap64();
+    if (itemsize === 2) data.swap16();
+    else if (itemsize === 4) data.swap32();
+    else data.swap64();
   }
   if (!h.fortranOrder || h.shape.length < 2) return tensorFromBytes(data, h.shape, h.dtype);
   // Fortran order is C order of the reversed shape; transpose back and make it contiguous.
   const rev = tensorFromBytes(data, [...h.shape].reverse(), h.dtype);
-  try { return rev.permute(...h.shape.map((_, i) => h.shape.length - 1 - i)).contiguous(); } finally { rev.dispose(); }
+  try {
+    return rev.permute(...h.shape.map((_, i) => h.shape.length - 1 - i)).contiguous();
+  } finally {
+    rev.dispose();
+  }
 }
 
 /** The .npy bytes numpy.save writes for this tensor (C order, little-endian). */
@@ -106,15 +141,20 @@ export function encodeNpy(t: Tensor, name = '<array>'): Buffer {
 
 /** Magic, version, length and the header padded with spaces and '\n' to a 64-byte boundary. */
 function wrapHeader(header: string): Buffer {
-  for (const [major, lenBytes] of [[1, 2], [2, 4]] as const) {
+  for (const [major, lenBytes] of [
+    [1, 2],
+    [2, 4],
+  ] as const) {
     const hlen = header.length + 1;
     const padlen = ARRAY_ALIGN - ((MAGIC.length + 2 + lenBytes + hlen) % ARRAY_ALIGN);
     const total = hlen + padlen;
     if (lenBytes === 2 && total > 0xffff) continue;
     const pre = Buffer.alloc(MAGIC.length + 2 + lenBytes);
     MAGIC.copy(pre);
-    pre[6] = major; pre[7] = 0;
-    if (lenBytes === 2) pre.writeUInt16LE(total, 8); else pre.writeUInt32LE(total, 8);
+    pre[6] = major;
+    pre[7] = 0;
+    if (lenBytes === 2) pre.writeUInt16LE(total, 8);
+    else pre.writeUInt32LE(total, 8);
     return Buffer.concat([pre, Buffer.from(header + ' '.repeat(padlen) + '\n', 'latin1')]);
   }
   throw new Error('unreachable');
@@ -136,8 +176,14 @@ function describe(v: PyValue | undefined): string {
  */
 function parsePyDict(text: string): Map<string, PyValue> {
   let i = 0;
-  const ws = () => { while (i < text.length && /\s/.test(text[i])) i++; };
-  const expect = (c: string) => { ws(); if (text[i] !== c) throw new Error(`expected '${c}' at ${i}`); i++; };
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i])) i++;
+  };
+  const expect = (c: string) => {
+    ws();
+    if (text[i] !== c) throw new Error(`expected '${c}' at ${i}`);
+    i++;
+  };
   const value = (): PyValue => {
     ws();
     const c = text[i];
@@ -155,7 +201,10 @@ function parsePyDict(text: string): Map<string, PyValue> {
       const items: PyValue[] = [];
       for (;;) {
         ws();
-        if (text[i] === close) { i++; return items; }
+        if (text[i] === close) {
+          i++;
+          return items;
+        }
         items.push(value());
         ws();
         if (text[i] === ',') i++;
@@ -173,7 +222,10 @@ function parsePyDict(text: string): Map<string, PyValue> {
     const out = new Map<string, PyValue>();
     for (;;) {
       ws();
-      if (text[i] === '}') { i++; return out; }
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
       const k = value();
       if (typeof k !== 'string') throw new Error('dict keys must be strings');
       expect(':');

@@ -34,7 +34,16 @@ function withZip<T>(input: string | Uint8Array, name: string | undefined, fn: (z
 function memberFor(z: ZipReader, file: string, key: string): string {
   if (z.has(`${key}.npy`)) return `${key}.npy`;
   if (z.has(key)) return key;
-  throw new CheckpointError(file, `no array ${JSON.stringify(key)} in the .npz (it holds ${z.names().map(keyOf).map((k) => JSON.stringify(k)).join(', ') || 'nothing'})`);
+  throw new CheckpointError(
+    file,
+    `no array ${JSON.stringify(key)} in the .npz (it holds ${
+      z
+        .names()
+        .map(keyOf)
+        .map((k) => JSON.stringify(k))
+        .join(', ') || 'nothing'
+    })`,
+  );
 }
 
 /** The keys of an .npz, in archive order. */

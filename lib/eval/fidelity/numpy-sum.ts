@@ -18,7 +18,7 @@ function pairwise(a: ArrayLike<number>, start: number, n: number, stride: number
     const r = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => a[start + j * stride]);
     let i = 8;
     for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + (i + j) * stride];
-    let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < n; i++) res += a[start + i * stride];
     return res;
   }

@@ -19,12 +19,24 @@ export async function decodeRgbLikePil(path: string): Promise<RawImage> {
   try {
     const meta = await sharp(path, { failOn: 'error' }).metadata();
     if (meta.depth && meta.depth !== 'uchar' && meta.depth !== 'char')
-      throw new Error(`${meta.depth === 'ushort' ? '16-bit' : meta.depth} samples are not read (PIL's conversion of them to 8-bit RGB is not reproduced); save the image with 8 bits per channel`);
+      throw new Error(
+        `${meta.depth === 'ushort' ? '16-bit' : meta.depth} samples are not read (PIL's conversion of them to 8-bit RGB is not reproduced); save the image with 8 bits per channel`,
+      );
     if (meta.space === 'cmyk') throw new Error("CMYK images are not read (PIL's CMYK → RGB conversion is not reproduced); convert it to RGB");
     const { data, info } = await sharp(path, { failOn: 'error' })
-      .keepIccProfile().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    if (data.byteLength !== info.width * info.height * info.channels) throw new Error(`decoded to ${data.byteLength} bytes for ${info.width}×${info.height}×${info.channels}: not 8-bit samples`);
-    const img: RawImage = { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+      .keepIccProfile()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (data.byteLength !== info.width * info.height * info.channels)
+      throw new Error(`decoded to ${data.byteLength} bytes for ${info.width}×${info.height}×${info.channels}: not 8-bit samples`);
+    const img: RawImage = {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+    };
     return toChannels(img, 3);
   } catch (e) {
     throw new Error(`cannot read image ${path}: ${(e as Error).message}`);

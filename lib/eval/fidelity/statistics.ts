@@ -40,7 +40,8 @@ export function fidStatistics(features: Tensor): FidStatistics {
   return torch.scope(() => {
     const x = features.device === 'cpu' ? features : features.cpu();
     // Pass 1: row-by-row sums, float32 (numpy's mean of float32) and float64 (np.cov's mean).
-    const acc32 = new Float32Array(d), acc64 = new Float64Array(d);
+    const acc32 = new Float32Array(d),
+      acc64 = new Float64Array(d);
     for (let r0 = 0; r0 < n; r0 += ROWS) {
       const rows = Math.min(ROWS, n - r0);
       const block = x.narrow(0, r0, rows).contiguous().toTypedArray() as Float32Array;
@@ -48,7 +49,11 @@ export function fidStatistics(features: Tensor): FidStatistics {
         const o = i * d;
         // A Float32Array store rounds the (exact-in-float64) sum of two float32 values to float32,
         // which is exactly float32 addition.
-        for (let j = 0; j < d; j++) { const v = block[o + j]; acc32[j] += v; acc64[j] += v; }
+        for (let j = 0; j < d; j++) {
+          const v = block[o + j];
+          acc32[j] += v;
+          acc64[j] += v;
+        }
       }
     }
     const mu32 = acc32.map((s) => s / n); // float64 quotient rounded once to float32, as numpy's
@@ -58,7 +63,10 @@ export function fidStatistics(features: Tensor): FidStatistics {
     const xtx = torch.zeros([d, d], { dtype: 'float64' });
     for (let r0 = 0; r0 < n; r0 += ROWS) {
       torch.scope(() => {
-        const c = x.narrow(0, r0, Math.min(ROWS, n - r0)).double().sub(mean64);
+        const c = x
+          .narrow(0, r0, Math.min(ROWS, n - r0))
+          .double()
+          .sub(mean64);
         xtx.add_(c.t().mm(c));
       });
     }
@@ -83,7 +91,13 @@ export function saveFidStatistics(path: string, stats: FidStatistics, opts: { co
 export function loadFidStatistics(path: string): FidStatistics {
   const m = loadNpz(path, { keys: ['mu', 'sigma'] });
   const stats: FidStatistics = { mu: m.get('mu')!, sigma: m.get('sigma')!, source: path };
-  try { checkStatistics(stats, path); } catch (e) { stats.mu.dispose(); stats.sigma.dispose(); throw e; }
+  try {
+    checkStatistics(stats, path);
+  } catch (e) {
+    stats.mu.dispose();
+    stats.sigma.dispose();
+    throw e;
+  }
   return stats;
 }
 
@@ -91,9 +105,12 @@ export function loadFidStatistics(path: string): FidStatistics {
 export function checkStatistics(stats: FidStatistics, where = stats.source ?? 'FID statistics'): void {
   const { mu, sigma } = stats;
   if (mu.dtype !== 'float32' || sigma.dtype !== 'float64') {
-    throw new CheckpointError(where, `FID statistics have mu ${mu.dtype} and sigma ${sigma.dtype}; torch-fidelity's are mu float32 and sigma float64 ` +
-      `and it asserts equal dtypes on both sides of an FID (mu1.dtype == mu2.dtype, sigma1.dtype == sigma2.dtype), so this file would fail there ` +
-      `(convert it, e.g. numpy.savez(path, mu=mu.astype(numpy.float32), sigma=sigma.astype(numpy.float64)))`);
+    throw new CheckpointError(
+      where,
+      `FID statistics have mu ${mu.dtype} and sigma ${sigma.dtype}; torch-fidelity's are mu float32 and sigma float64 ` +
+        `and it asserts equal dtypes on both sides of an FID (mu1.dtype == mu2.dtype, sigma1.dtype == sigma2.dtype), so this file would fail there ` +
+        `(convert it, e.g. numpy.savez(path, mu=mu.astype(numpy.float32), sigma=sigma.astype(numpy.float64)))`,
+    );
   }
   const d = mu.shape[0];
   if (mu.ndim !== 1 || sigma.ndim !== 2 || sigma.shape[0] !== d || sigma.shape[1] !== d) {

@@ -2,14 +2,18 @@
 // resize in front of torch-fidelity's Inception: its FID/IS numbers depend on it, and PyTorch's own
 // bilinear interpolate (half-pixel centres) gives other pixels. Every step rounds to float32 in
 // the order torch-fidelity's 'slow' (CPU bit-exact) path does, so the result matches it bit for bit.
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import { tensor } from '../../core/creation.js';
 import { scope } from '../../core/scope.js';
 
 const f32 = Math.fround;
 
 /** One axis of the sampling grid: for each output index, the two source indices and the weight of the second. */
-export interface Tf1Axis { lo: Int32Array; hi: Int32Array; frac: Float32Array }
+export interface Tf1Axis {
+  lo: Int32Array;
+  hi: Int32Array;
+  frac: Float32Array;
+}
 
 /**
  * The grid for an axis of length n resized to m: scale = float32(n / m); src = float32(j) · scale
@@ -21,7 +25,9 @@ export interface Tf1Axis { lo: Int32Array; hi: Int32Array; frac: Float32Array }
 export function tf1Axis(n: number, m: number): Tf1Axis {
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(m) || m < 1) throw new RangeError(`tf1Axis: sizes must be positive integers, got ${n} → ${m}`);
   const scale = f32(n / m);
-  const lo = new Int32Array(m), hi = new Int32Array(m), frac = new Float32Array(m);
+  const lo = new Int32Array(m),
+    hi = new Int32Array(m),
+    frac = new Float32Array(m);
   for (let j = 0; j < m; j++) {
     const src = f32(f32(j) * scale);
     const l = Math.trunc(src);
@@ -46,16 +52,20 @@ export function resizeBilinearTf1(images: Tensor, size: number | [number, number
   if (images.dtype !== 'float32') throw new TypeError(`resizeBilinearTf1: expected float32 images, got ${images.dtype}`);
   const [outH, outW] = typeof size === 'number' ? [size, size] : size;
   const [, , H, W] = images.shape;
-  const ys = tf1Axis(H, outH), xs = tf1Axis(W, outW);
+  const ys = tf1Axis(H, outH),
+    xs = tf1Axis(W, outW);
   return scope(() => {
     const device = images.device;
     const idx = (a: Int32Array) => tensor(a, { shape: [a.length] }).to({ dtype: 'int64', device });
     const [ylo, yhi, xlo, xhi] = [idx(ys.lo), idx(ys.hi), idx(xs.lo), idx(xs.hi)];
     const fx = tensor(xs.frac, { shape: [1, 1, 1, outW] }).to({ device });
     const fy = tensor(ys.frac, { shape: [1, 1, outH, 1] }).to({ device });
-    const rowsLo = images.indexSelect(2, ylo), rowsHi = images.indexSelect(2, yhi);
-    const p00 = rowsLo.indexSelect(3, xlo), p01 = rowsLo.indexSelect(3, xhi);
-    const p10 = rowsHi.indexSelect(3, xlo), p11 = rowsHi.indexSelect(3, xhi);
+    const rowsLo = images.indexSelect(2, ylo),
+      rowsHi = images.indexSelect(2, yhi);
+    const p00 = rowsLo.indexSelect(3, xlo),
+      p01 = rowsLo.indexSelect(3, xhi);
+    const p10 = rowsHi.indexSelect(3, xlo),
+      p11 = rowsHi.indexSelect(3, xhi);
     const top = p00.add(p01.sub(p00).mul(fx));
     const bottom = p10.add(p11.sub(p10).mul(fx));
     return top.add(bottom.sub(top).mul(fy));

@@ -42,17 +42,19 @@ export function inceptionWeightsCandidates(o: WeightsLookup = {}): { path: strin
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
 
 function notFound(looked: { path: string; why: string }[], explicit: boolean, putAt: string): Error {
-  return new Error([
-    `Inception-v3 weights not found: ${INCEPTION_WEIGHTS_FILE} (torch-fidelity's port of the TF 2015-12-05 Inception, needed for FID/IS).`,
-    `Looked ${explicit ? 'at the given path' : 'in'}:`,
-    ...looked.map((c) => `  ${c.path}  (${c.why})`),
-    'Nothing is downloaded at run time. Get the file from torch-fidelity\'s GitHub release:',
-    `  ${INCEPTION_WEIGHTS_URL}`,
-    'or let torch-fidelity download it once on a machine with internet access (it caches it in the torch hub',
-    'checkpoints folder, e.g. ~/.cache/torch/hub/checkpoints/) and copy it over. Then put it at',
-    `  ${putAt}`,
-    'or pass its path with --feature-extractor-weights-path.',
-  ].join('\n'));
+  return new Error(
+    [
+      `Inception-v3 weights not found: ${INCEPTION_WEIGHTS_FILE} (torch-fidelity's port of the TF 2015-12-05 Inception, needed for FID/IS).`,
+      `Looked ${explicit ? 'at the given path' : 'in'}:`,
+      ...looked.map((c) => `  ${c.path}  (${c.why})`),
+      "Nothing is downloaded at run time. Get the file from torch-fidelity's GitHub release:",
+      `  ${INCEPTION_WEIGHTS_URL}`,
+      'or let torch-fidelity download it once on a machine with internet access (it caches it in the torch hub',
+      'checkpoints folder, e.g. ~/.cache/torch/hub/checkpoints/) and copy it over. Then put it at',
+      `  ${putAt}`,
+      'or pass its path with --feature-extractor-weights-path.',
+    ].join('\n'),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
 // [0,1] images (ImageNet mean/std, then a bicubic resize to the target's image size), the
 // token-grid resize of features (semanticist `interpolate_features`), the negative-cosine REPA
 // loss, and Dinov2Target: a frozen DINOv2 loaded from a checkpoint that returns patch tokens.
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import { noGrad } from '../../core/modes.js';
 import { tensor } from '../../core/creation.js';
@@ -125,7 +125,9 @@ export class Dinov2Target {
   }
 
   /** [0,1] images → the DINOv2 input (normalised, resized). */
-  preprocess(images: Tensor): Tensor { return dinov2Preprocess(images, this.imageSize); }
+  preprocess(images: Tensor): Tensor {
+    return dinov2Preprocess(images, this.imageSize);
+  }
 
   /** All forward_features outputs for [0,1] images. */
   features(images: Tensor): Dinov2Features {
@@ -137,7 +139,14 @@ export class Dinov2Target {
     return noGrad(() => scope(() => this.model.forwardFeatures(this.preprocess(images)).xNormPatchtokens));
   }
 
-  to(device: string): this { this.model.to({ device }); return this; }
-  dispose(): void { this.model.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  to(device: string): this {
+    this.model.to({ device });
+    return this;
+  }
+  dispose(): void {
+    this.model.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

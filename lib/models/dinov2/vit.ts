@@ -5,7 +5,7 @@
 // mask_token, patch_embed.proj.*, blocks.N.{norm1,attn.qkv,attn.proj,ls1.gamma,norm2,mlp.fc1,
 // mlp.fc2,ls2.gamma}, norm.*), so dinov2_vitb14_pretrain.pth loads with strict key matching.
 // Only what the hub models use is implemented: the "mlp" FFN, block_chunks = 0, no drop path.
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import { cat, where } from '../../core/functions.js';
 import { Module } from '../../nn/module.js';
@@ -41,8 +41,17 @@ export interface Dinov2Config {
 }
 
 const HUB_COMMON = {
-  imgSize: 518, patchSize: 14, inChans: 3, mlpRatio: 4, qkvBias: true, projBias: true, ffnBias: true,
-  initValues: 1.0, numRegisterTokens: 0, interpolateAntialias: false, interpolateOffset: 0.1,
+  imgSize: 518,
+  patchSize: 14,
+  inChans: 3,
+  mlpRatio: 4,
+  qkvBias: true,
+  projBias: true,
+  ffnBias: true,
+  initValues: 1.0,
+  numRegisterTokens: 0,
+  interpolateAntialias: false,
+  interpolateOffset: 0.1,
 } as const;
 
 /** torch.hub dinov2_vits14 / vitb14 / vitl14 (no registers). vitb14 is Semanticist's REPA target. */
@@ -50,7 +59,9 @@ export const DINOV2_VITS14: Dinov2Config = { ...HUB_COMMON, embedDim: 384, depth
 export const DINOV2_VITB14: Dinov2Config = { ...HUB_COMMON, embedDim: 768, depth: 12, numHeads: 12 };
 export const DINOV2_VITL14: Dinov2Config = { ...HUB_COMMON, embedDim: 1024, depth: 24, numHeads: 16 };
 export const DINOV2_PRESETS: Readonly<Record<string, Dinov2Config>> = {
-  dinov2_vits14: DINOV2_VITS14, dinov2_vitb14: DINOV2_VITB14, dinov2_vitl14: DINOV2_VITL14,
+  dinov2_vits14: DINOV2_VITS14,
+  dinov2_vitb14: DINOV2_VITB14,
+  dinov2_vitl14: DINOV2_VITL14,
 };
 
 /**
@@ -66,9 +77,15 @@ export function dinov2ConfigFromKwargs(kw: Record<string, unknown>, base: Dinov2
   if (num('block_chunks', 0) !== 0) throw new Error('dinov2: block_chunks > 0 (chunked block keys) is not supported');
   if (num('drop_path_rate', 0) !== 0) throw new Error('dinov2: drop_path_rate > 0 is not supported');
   return {
-    imgSize: num('img_size', base.imgSize), patchSize: num('patch_size', base.patchSize), inChans: num('in_chans', base.inChans),
-    embedDim: num('embed_dim', base.embedDim), depth: num('depth', base.depth), numHeads: num('num_heads', base.numHeads),
-    mlpRatio: num('mlp_ratio', base.mlpRatio), qkvBias: bool('qkv_bias', base.qkvBias), projBias: bool('proj_bias', base.projBias),
+    imgSize: num('img_size', base.imgSize),
+    patchSize: num('patch_size', base.patchSize),
+    inChans: num('in_chans', base.inChans),
+    embedDim: num('embed_dim', base.embedDim),
+    depth: num('depth', base.depth),
+    numHeads: num('num_heads', base.numHeads),
+    mlpRatio: num('mlp_ratio', base.mlpRatio),
+    qkvBias: bool('qkv_bias', base.qkvBias),
+    projBias: bool('proj_bias', base.projBias),
     ffnBias: bool('ffn_bias', base.ffnBias),
     initValues: kw.init_values === undefined ? base.initValues : kw.init_values === null ? null : Number(kw.init_values),
     numRegisterTokens: num('num_register_tokens', base.numRegisterTokens),
@@ -89,8 +106,12 @@ export class LayerScale extends Module {
     this.resetParameters();
   }
 
-  resetParameters(): void { init.constant_(this.gamma, this.initValues); }
-  override forward(x: Tensor): Tensor { return x.mul(this.gamma); }
+  resetParameters(): void {
+    init.constant_(this.gamma, this.initValues);
+  }
+  override forward(x: Tensor): Tensor {
+    return x.mul(this.gamma);
+  }
 }
 
 const scaled = (ls: LayerScale | Identity, x: Tensor): Tensor => (ls instanceof LayerScale ? ls.forward(x) : x);
@@ -164,9 +185,15 @@ export class DinoVisionTransformer extends Module {
     this.initWeights();
   }
 
-  get embedDim(): number { return this.config.embedDim; }
-  get patchSize(): number { return this.config.patchSize; }
-  get numRegisterTokens(): number { return this.config.numRegisterTokens; }
+  get embedDim(): number {
+    return this.config.embedDim;
+  }
+  get patchSize(): number {
+    return this.config.patchSize;
+  }
+  get numRegisterTokens(): number {
+    return this.config.numRegisterTokens;
+  }
 
   /** Upstream init_weights: pos_embed trunc-normal(0.02), cls/register tokens N(0, 1e-6²), Linear trunc-normal(0.02) + zero bias, mask_token 0. */
   initWeights(): void {
@@ -202,11 +229,14 @@ export class DinoVisionTransformer extends Module {
       const M = Math.floor(Math.sqrt(N));
       if (M * M !== N) throw new Error(`dinov2: pos_embed has ${N} patch rows, not a square grid`);
       const p = this.config.patchSize;
-      const w0 = Math.floor(w / p), h0 = Math.floor(h / p);
+      const w0 = Math.floor(w / p),
+        h0 = Math.floor(h / p);
       const grid = pe.narrow(1, 1, N).reshape(1, M, M, D).permute(0, 3, 1, 2);
       const off = this.config.interpolateOffset;
       const resized = interpolate(grid, {
-        mode: 'bicubic', alignCorners: false, antialias: this.config.interpolateAntialias,
+        mode: 'bicubic',
+        alignCorners: false,
+        antialias: this.config.interpolateAntialias,
         ...(off ? { scaleFactor: [(w0 + off) / M, (h0 + off) / M] as [number, number] } : { size: [w0, h0] as [number, number] }),
       });
       if (resized.size(2) !== w0 || resized.size(3) !== h0)

@@ -166,7 +166,10 @@ export class SimpleMLPAdaLN extends Module {
       });
       init.normal_((this.time_embed.mlp.at(0) as Linear).weight, 0, 0.02);
       init.normal_((this.time_embed.mlp.at(2) as Linear).weight, 0, 0.02);
-      const zeroLinear = (l: Linear) => { init.zeros_(l.weight); if (l.bias) init.zeros_(l.bias); };
+      const zeroLinear = (l: Linear) => {
+        init.zeros_(l.weight);
+        if (l.bias) init.zeros_(l.bias);
+      };
       for (const b of this.res_blocks) zeroLinear(b.adaLN_modulation.at(-1) as Linear);
       zeroLinear(this.final_layer.adaLN_modulation.at(-1) as Linear);
       zeroLinear(this.final_layer.linear);
@@ -176,10 +179,8 @@ export class SimpleMLPAdaLN extends Module {
   /** Throws a clear error unless x is (N, inChannels), t is (N) and c is (N, zChannels). */
   checkInputs(x: Tensor, t: Tensor, c: Tensor, what = 'SimpleMLPAdaLN.forward'): void {
     const N = x.shape[0];
-    if (x.ndim !== 2 || x.shape[1] !== this.inChannels)
-      throw new Error(`${what}: x must be (N, ${this.inChannels}), got ${shapeStr(x)}`);
-    if (t.ndim !== 1 || t.shape[0] !== N)
-      throw new Error(`${what}: t must be (N) = (${N}) float times, got ${shapeStr(t)}`);
+    if (x.ndim !== 2 || x.shape[1] !== this.inChannels) throw new Error(`${what}: x must be (N, ${this.inChannels}), got ${shapeStr(x)}`);
+    if (t.ndim !== 1 || t.shape[0] !== N) throw new Error(`${what}: t must be (N) = (${N}) float times, got ${shapeStr(t)}`);
     if (c.ndim !== 2 || c.shape[0] !== N || c.shape[1] !== this.zChannels)
       throw new Error(`${what}: c must be (N, ${this.zChannels}) = (${N}, ${this.zChannels}), got ${shapeStr(c)}`);
   }
@@ -209,7 +210,8 @@ export class SimpleMLPAdaLN extends Module {
       const half = x.narrow(0, 0, N / 2);
       const out = this.forward(cat([half, half], 0), t, c);
       const C = this.inChannels;
-      const v = out.narrow(1, 0, C), rest = out.narrow(1, C, out.shape[1] - C);
+      const v = out.narrow(1, 0, C),
+        rest = out.narrow(1, C, out.shape[1] - C);
       const [vc, vu] = v.split(N / 2, 0);
       const halfV = vu.add(vc.sub(vu).mul(cfgScale));
       return cat([cat([halfV, halfV], 0), rest], 1);

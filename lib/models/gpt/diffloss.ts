@@ -103,7 +103,7 @@ const shapeStr = (t: Tensor) => `(${t.shape.join(', ')})`;
  * 'constant' gives cfg.
  */
 export function cfgSchedule(cfg: number, k: number, n: number, schedule: 'linear' | 'constant' = 'constant'): number {
-  if (schedule === 'linear') return 1 + (cfg - 1) * (k + 1) / n;
+  if (schedule === 'linear') return 1 + ((cfg - 1) * (k + 1)) / n;
   if (schedule === 'constant') return cfg;
   throw new Error(`cfgSchedule: unknown schedule '${schedule}' (supported: linear, constant)`);
 }
@@ -138,15 +138,21 @@ export class DiffLoss extends Module {
     this.diffusionBatchMul = mul;
     this.numSamplingSteps = o.numSamplingSteps;
     this.net = new SimpleMLPAdaLN({
-      inChannels: o.targetChannels, modelChannels: o.width, outChannels: this.useSi ? o.targetChannels : 2 * o.targetChannels,
-      zChannels: o.zChannels, numResBlocks: o.depth, condMethod: checkCondMethod(o.condMethod ?? 'concat'),
+      inChannels: o.targetChannels,
+      modelChannels: o.width,
+      outChannels: this.useSi ? o.targetChannels : 2 * o.targetChannels,
+      zChannels: o.zChannels,
+      numResBlocks: o.depth,
+      condMethod: checkCondMethod(o.condMethod ?? 'concat'),
     });
   }
 
   /** (…, C) targets and (…, D) conditions with equal leading dims → (N, C), (N, D). */
   private flatten(target: Tensor, z: Tensor): [Tensor, Tensor] {
-    const C = this.inChannels, D = this.zChannels;
-    const ts = target.shape, zs = z.shape;
+    const C = this.inChannels,
+      D = this.zChannels;
+    const ts = target.shape,
+      zs = z.shape;
     const lead = ts.slice(0, -1);
     if (ts.length < 2 || ts.length > 3 || ts[ts.length - 1] !== C)
       throw new Error(`DiffLoss.forward: target must be (B, L, ${C}) or (N, ${C}), got ${shapeStr(target)}`);
@@ -161,11 +167,15 @@ export class DiffLoss extends Module {
     return scope(() => {
       const [t2, z2] = this.flatten(target, z);
       const mul = this.diffusionBatchMul;
-      const x1 = t2.repeat(mul, 1), c = z2.repeat(mul, 1);
-      const r = this.trainDiffusion ? this.ddpmLosses(x1, c, o) : trainingLosses((x, t, cc) => this.net.forward(x, t, cc), x1, c, { x0: o.x0, t: o.t, generator: o.generator });
+      const x1 = t2.repeat(mul, 1),
+        c = z2.repeat(mul, 1);
+      const r = this.trainDiffusion
+        ? this.ddpmLosses(x1, c, o)
+        : trainingLosses((x, t, cc) => this.net.forward(x, t, cc), x1, c, { x0: o.x0, t: o.t, generator: o.generator });
       let loss: Tensor;
       if (o.mask) {
-        if (o.mask.numel() !== t2.shape[0]) throw new Error(`DiffLoss.forward: mask must have one entry per target row (${t2.shape[0]}), got ${shapeStr(o.mask)}`);
+        if (o.mask.numel() !== t2.shape[0])
+          throw new Error(`DiffLoss.forward: mask must have one entry per target row (${t2.shape[0]}), got ${shapeStr(o.mask)}`);
         const m = o.mask.reshape(-1).repeat(mul).to(r.loss.dtype);
         loss = r.loss.mul(m).sum().div(m.sum());
       } else {
@@ -189,34 +199,44 @@ export class DiffLoss extends Module {
 
   /** Samples one token per condition row (see the file header). z: (N, zChannels). */
   sample(z: Tensor, o: DiffLossSampleOptions = {}): Tensor {
-    const C = this.inChannels, D = this.zChannels;
+    const C = this.inChannels,
+      D = this.zChannels;
     if (z.ndim !== 2 || z.shape[1] !== D) throw new Error(`DiffLoss.sample: z must be (N, ${D}), got ${shapeStr(z)}`);
     const N = z.shape[0];
     const cfg = o.cfg ?? 1;
     const guided = cfg !== 1;
-    if (guided && N % 2) throw new Error(`DiffLoss.sample: with cfg ${cfg} the rows of z must be [conditional; unconditional] (an even count), got ${shapeStr(z)}`);
+    if (guided && N % 2)
+      throw new Error(`DiffLoss.sample: with cfg ${cfg} the rows of z must be [conditional; unconditional] (an even count), got ${shapeStr(z)}`);
     const rows = guided ? N / 2 : N;
     if (o.noise && (o.noise.ndim !== 2 || o.noise.shape[0] !== rows || o.noise.shape[1] !== C))
-      throw new Error(`DiffLoss.sample: noise must be (${rows}, ${C}) (the ${guided ? 'draw for the conditional half, duplicated for CFG' : 'initial noise'}), got ${shapeStr(o.noise)}`);
-    return noGrad(() => scope(() => {
-      let init = o.noise ?? randn([rows, C], { device: z.device, generator: o.generator });
-      if (guided) init = cat([init, init], 0);
-      const model = guided
-        ? (x: Tensor, t: Tensor) => this.net.forwardWithCfg(x, t, z, cfg)
-        : (x: Tensor, t: Tensor) => this.net.forward(x, t, z);
-      const gen = o.generator;
-      const out = this.genDiffusion
-        ? this.genDiffusion.pSampleLoop(model, init.shape, {
-          noise: init, temperature: o.temperature ?? 1, clipDenoised: false,
-          stepNoise: o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined),
-        })
-        : o.ode
-        ? sampleOde(model, init, o.ode)
-        : sampleSde(model, init, {
-          temperature: o.temperature ?? 1, stepNoise: o.stepNoise, generator: o.generator, onStep: o.onStep, modelCalls: o.modelCalls,
-        });
-      return guided ? out.narrow(0, 0, rows).clone() : out;
-    }));
+      throw new Error(
+        `DiffLoss.sample: noise must be (${rows}, ${C}) (the ${guided ? 'draw for the conditional half, duplicated for CFG' : 'initial noise'}), got ${shapeStr(o.noise)}`,
+      );
+    return noGrad(() =>
+      scope(() => {
+        let init = o.noise ?? randn([rows, C], { device: z.device, generator: o.generator });
+        if (guided) init = cat([init, init], 0);
+        const model = guided ? (x: Tensor, t: Tensor) => this.net.forwardWithCfg(x, t, z, cfg) : (x: Tensor, t: Tensor) => this.net.forward(x, t, z);
+        const gen = o.generator;
+        const out = this.genDiffusion
+          ? this.genDiffusion.pSampleLoop(model, init.shape, {
+              noise: init,
+              temperature: o.temperature ?? 1,
+              clipDenoised: false,
+              stepNoise: o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined),
+            })
+          : o.ode
+            ? sampleOde(model, init, o.ode)
+            : sampleSde(model, init, {
+                temperature: o.temperature ?? 1,
+                stepNoise: o.stepNoise,
+                generator: o.generator,
+                onStep: o.onStep,
+                modelCalls: o.modelCalls,
+              });
+        return guided ? out.narrow(0, 0, rows).clone() : out;
+      }),
+    );
   }
 
   /** Frees the DDPM head's schedule tensors, then the parameters. */

@@ -53,29 +53,34 @@ export function generate(gpt: GPT<DiffLoss>, labels: Tensor, numTokens: number, 
   const B = labels.shape[0];
   const ac = autocastState(deviceType(gpt.z_proj.weight.device));
   const dtype = o.cacheDtype ?? (ac.enabled ? ac.dtype : gpt.z_proj.weight.dtype);
-  return noGrad(() => scope(() => {
-    const allLabels = doubled ? cat([labels, fullLike(labels, gpt.config.numClasses)], 0) : labels;
-    gpt.setupCaches(doubled ? 2 * B : B, gpt.clsTokenNum + numTokens, dtype);
-    try {
-      const tokens: Tensor[] = [];
-      let cond = gpt.prefill(allLabels);
-      for (let k = 0; k < numTokens; k++) {
-        if (k > 0) {
-          const prev = tokens[k - 1];
-          cond = gpt.decodeStep(doubled ? cat([prev, prev], 0) : prev, k);
+  return noGrad(() =>
+    scope(() => {
+      const allLabels = doubled ? cat([labels, fullLike(labels, gpt.config.numClasses)], 0) : labels;
+      gpt.setupCaches(doubled ? 2 * B : B, gpt.clsTokenNum + numTokens, dtype);
+      try {
+        const tokens: Tensor[] = [];
+        let cond = gpt.prefill(allLabels);
+        for (let k = 0; k < numTokens; k++) {
+          if (k > 0) {
+            const prev = tokens[k - 1];
+            cond = gpt.decodeStep(doubled ? cat([prev, prev], 0) : prev, k);
+          }
+          const cfg = cfgSchedule(cfgScale, k, numTokens, schedule);
+          // upstream passes the scheduled scale to the head; with a doubled batch it is > 1 here
+          const token = head.sample(cond, {
+            cfg: doubled ? cfg : 1,
+            temperature: o.temperature,
+            generator: o.generator,
+            noise: o.noise?.(k),
+            stepNoise: o.stepNoise ? (i, like) => o.stepNoise!(k, i, like) : undefined,
+          });
+          o.onToken?.(k, { cond, cfg, token });
+          tokens.push(token);
         }
-        const cfg = cfgSchedule(cfgScale, k, numTokens, schedule);
-        // upstream passes the scheduled scale to the head; with a doubled batch it is > 1 here
-        const token = head.sample(cond, {
-          cfg: doubled ? cfg : 1, temperature: o.temperature, generator: o.generator,
-          noise: o.noise?.(k), stepNoise: o.stepNoise ? (i, like) => o.stepNoise!(k, i, like) : undefined,
-        });
-        o.onToken?.(k, { cond, cfg, token });
-        tokens.push(token);
+        return stack(tokens, 1).to(dtype);
+      } finally {
+        gpt.clearCaches();
       }
-      return stack(tokens, 1).to(dtype);
-    } finally {
-      gpt.clearCaches();
-    }
-  }));
+    }),
+  );
 }

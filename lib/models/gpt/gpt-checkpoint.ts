@@ -9,7 +9,10 @@ import type { GPT } from './gpt.js';
 export function readGptCheckpoint(path: string): { sd: Map<string, Tensor>; file: string; notes: string[] } {
   const { sd, file, notes } = readWeightsFile(path, 'GPT weights');
   const cacheKeys = [...sd.keys()].filter((k) => /(^|\.)kv_cache\./.test(k) || k === 'causal_mask');
-  for (const k of cacheKeys) { sd.get(k)!.dispose(); sd.delete(k); }
+  for (const k of cacheKeys) {
+    sd.get(k)!.dispose();
+    sd.delete(k);
+  }
   if (cacheKeys.length) notes.push(`${cacheKeys.length} KV-cache buffer(s) ignored (rebuilt for each generation)`);
   return { sd, file, notes };
 }
@@ -32,8 +35,11 @@ export function loadGptCheckpoint(gpt: GPT, path: string): string[] {
 /** The GPT's tokens must be the tokenizer's: same channels, no more tokens than it decodes. */
 export function checkGptTokenizerCompat(gpt: { numSlots: number; slotDim: number }, tok: { numSlots: number; slotDim: number }): void {
   if (gpt.slotDim !== tok.slotDim)
-    throw new Error(`the GPT and the tokenizer disagree on the token width: the GPT models tokens of slot_dim ${gpt.slotDim} (gpt_model.params.slot_dim), the tokenizer's tokens have slot_dim ${tok.slotDim} (ae_model.params.slot_dim)`);
+    throw new Error(
+      `the GPT and the tokenizer disagree on the token width: the GPT models tokens of slot_dim ${gpt.slotDim} (gpt_model.params.slot_dim), the tokenizer's tokens have slot_dim ${tok.slotDim} (ae_model.params.slot_dim)`,
+    );
   if (gpt.numSlots > tok.numSlots)
-    throw new Error(`the GPT models ${gpt.numSlots} tokens (gpt_model.params.num_slots) but the tokenizer decodes at most ${tok.numSlots} (ae_model.params.num_slots)`);
+    throw new Error(
+      `the GPT models ${gpt.numSlots} tokens (gpt_model.params.num_slots) but the tokenizer decodes at most ${tok.numSlots} (ae_model.params.num_slots)`,
+    );
 }
-

@@ -39,7 +39,9 @@ export class GptRMSNorm extends Module {
       return y.mul(this.weight);
     });
   }
-  override extraRepr(): string { return `(${this.weight.shape[0]},), eps=${this.eps}`; }
+  override extraRepr(): string {
+    return `(${this.weight.shape[0]},), eps=${this.eps}`;
+  }
 }
 
 /** Draws for the label drop: a replayed uniform draw, forced ids, or a generator. */
@@ -74,7 +76,8 @@ export class LabelEmbedder extends Module {
         if (o.forceDropIds.numel() !== B) throw new Error(`LabelEmbedder: forceDropIds must have ${B} entries, got ${shapeStr(o.forceDropIds)}`);
         drop = o.forceDropIds.reshape(B).eq(1);
       } else {
-        if (o.labelRand && o.labelRand.numel() !== B) throw new Error(`LabelEmbedder: labelRand must have ${B} entries (one per label), got ${shapeStr(o.labelRand)}`);
+        if (o.labelRand && o.labelRand.numel() !== B)
+          throw new Error(`LabelEmbedder: labelRand must have ${B} entries (one per label), got ${shapeStr(o.labelRand)}`);
         const u = o.labelRand ? o.labelRand.reshape(B).to({ device: labels.device }) : rand([B], { device: labels.device, generator: o.generator });
         drop = u.lt(this.dropoutProb);
       }
@@ -92,7 +95,9 @@ export class LabelEmbedder extends Module {
       // range would otherwise be a CUDA device-side assert that poisons the context. Meta tensors
       // have no values to check.
       if (labels.numel() > 0 && labels.device !== 'meta' && labels.lt(0).logicalOr(labels.ge(rows)).any().item())
-        throw new Error(`LabelEmbedder: labels must be in [0, ${rows - 1}] (${this.numClasses} classes${rows > this.numClasses ? `, ${this.numClasses} = null` : ''}), got ${JSON.stringify(labels.tolist())}`);
+        throw new Error(
+          `LabelEmbedder: labels must be in [0, ${rows - 1}] (${this.numClasses} classes${rows > this.numClasses ? `, ${this.numClasses} = null` : ''}), got ${JSON.stringify(labels.tolist())}`,
+        );
       let l = labels;
       if (o.forceDropIds && rows === this.numClasses)
         throw new Error('LabelEmbedder: forceDropIds needs the null class row, but classDropoutProb is 0 (the table has no null row)');
@@ -140,7 +145,9 @@ export class KVCache {
     this.vCache = keep(zeros(shape, { dtype: o.dtype, device: o.device }));
   }
 
-  get dtype(): DType { return this.kCache.dtype; }
+  get dtype(): DType {
+    return this.kCache.dtype;
+  }
 
   /**
    * Writes k, v (B, H, S, hd) at sequence positions inputPos (S int64) of batch rows 0..B−1 (cast
@@ -156,18 +163,30 @@ export class KVCache {
       const dt = this.kCache.dtype;
       this.kCache.indexPut([rows, ':', inputPos], k.dtype === dt ? k : k.to(dt));
       this.vCache.indexPut([rows, ':', inputPos], v.dtype === dt ? v : v.to(dt));
-      let keys = this.kCache.narrow(0, 0, B), values = this.vCache.narrow(0, 0, B);
-      if (dt !== k.dtype) { keys = keys.to(k.dtype); values = values.to(v.dtype); }
+      let keys = this.kCache.narrow(0, 0, B),
+        values = this.vCache.narrow(0, 0, B);
+      if (dt !== k.dtype) {
+        keys = keys.to(k.dtype);
+        values = values.to(v.dtype);
+      }
       return [keys, values] as [Tensor, Tensor];
     });
   }
 
-  dispose(): void { this.kCache.dispose(); this.vCache.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    this.kCache.dispose();
+    this.vCache.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** The KV-cache state a cached forward hands to each layer. */
-export interface CacheStep { kv: KVCache; pos: Tensor }
+export interface CacheStep {
+  kv: KVCache;
+  pos: Tensor;
+}
 
 /** Causal multi-head attention: fused `wqkv` (no bias), `wo` (no bias), resid_dropout after wo. No RoPE. */
 export class GptAttention extends Module {
@@ -200,11 +219,15 @@ export class GptAttention extends Module {
     return scope(() => {
       const [B, S] = x.shape;
       const { dim, nHead: H, headDim: hd } = this;
-      const [xq, xk, xv] = this.wqkv.forward(x).split([dim, dim, dim], -1)
+      const [xq, xk, xv] = this.wqkv
+        .forward(x)
+        .split([dim, dim, dim], -1)
         .map((t) => t.reshape(B, S, H, hd).transpose(1, 2));
       const [keys, values] = cache ? cache.kv.update(cache.pos, xk, xv) : [xk, xv];
       const y = scaledDotProductAttention(xq, keys, values, {
-        attnMask: mask, isCausal: mask === null, dropoutP: this.training ? this.attnDropoutP : 0,
+        attnMask: mask,
+        isCausal: mask === null,
+        dropoutP: this.training ? this.attnDropoutP : 0,
       });
       return this.resid_dropout.forward(this.wo.forward(y.transpose(1, 2).reshape(B, S, dim)));
     });
@@ -219,9 +242,18 @@ export class TransformerBlock extends Module {
   ffn_norm: GptRMSNorm;
   drop_path: DropPath;
 
-  constructor(dim: number, nHead: number, o: {
-    hiddenDim: number; normEps: number; attnDropoutP: number; ffnDropoutP: number; residDropoutP: number; dropPath: number;
-  }) {
+  constructor(
+    dim: number,
+    nHead: number,
+    o: {
+      hiddenDim: number;
+      normEps: number;
+      attnDropoutP: number;
+      ffnDropoutP: number;
+      residDropoutP: number;
+      dropPath: number;
+    },
+  ) {
     super();
     this.attention = new GptAttention(dim, nHead, { attnDropoutP: o.attnDropoutP, residDropoutP: o.residDropoutP });
     this.feed_forward = new FeedForward(dim, o.hiddenDim, o.ffnDropoutP);

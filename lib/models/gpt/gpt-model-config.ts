@@ -45,7 +45,13 @@ export const GPT_PARAM_KEYS = {
   diffloss_w: { to: ['head', 'width'], kind: 'integer', default: 1024, doc: "the diffusion head's width" },
   num_sampling_steps: { to: ['head', 'numSamplingSteps'], kind: 'steps', default: '100', doc: 'DDPM head sampling steps (use_si False)', inert: withSi },
   diffusion_batch_mul: { to: ['head', 'diffusionBatchMul'], kind: 'integer', default: 4, doc: 'repeats of each (token, condition) row in the loss' },
-  predict_xstart: { to: ['head', 'predictXstart'], kind: 'boolean', default: false, doc: 'DDPM head: the network predicts x0 instead of the noise', inert: withSi },
+  predict_xstart: {
+    to: ['head', 'predictXstart'],
+    kind: 'boolean',
+    default: false,
+    doc: 'DDPM head: the network predicts x0 instead of the noise',
+    inert: withSi,
+  },
   use_si: { to: ['head', 'useSi'], kind: 'boolean', default: false, doc: 'the SiT flow-matching head (True, both configs) or the cosine-DDPM head (False)' },
   cond_method: { to: ['head', 'condMethod'], kind: 'string', values: ['concat', 'adaln'], default: 'adaln', doc: "'concat' (the configs) or 'adaln'" },
   ckpt_path: { to: null, kind: 'string', nullable: true, doc: 'GPT weights to load (a file or a step folder; None: none)' },
@@ -68,7 +74,9 @@ export function gptPresetOfTarget(target: unknown, where = 'gpt_model.target'): 
   const bare = target.startsWith('semanticist.stage2.gpt.') ? target.slice('semanticist.stage2.gpt.'.length) : target;
   const name = bare.replace(/_/g, '-');
   if (name in GPT_SIZES) return name as GptName;
-  throw new Error(`${where}: unknown GPT '${target}' (valid: ${Object.keys(GPT_SIZES).join(', ')}; upstream's GPT_L-style names and ${GPT_CLASS_TARGETS.join(', ')} with dim/n_layer/n_head in params)`);
+  throw new Error(
+    `${where}: unknown GPT '${target}' (valid: ${Object.keys(GPT_SIZES).join(', ')}; upstream's GPT_L-style names and ${GPT_CLASS_TARGETS.join(', ')} with dim/n_layer/n_head in params)`,
+  );
 }
 
 /** What a gpt_model entry describes. */
@@ -94,8 +102,11 @@ export function gptOptionsFromParams(target: unknown, params: Record<string, unk
   const head: Record<string, unknown> = {};
   for (const k of ['dim', 'n_layer', 'n_head'] as const) {
     if (preset && k in given)
-      throw new Error(`${where}.params.${k}: target '${String(target)}' sets dim, n_layer and n_head (${JSON.stringify(GPT_SIZES[preset])}); give them only with target 'Transformer'`);
-    if (!preset && p[k] === null) throw new Error(`${where}.params.${k} is required with target '${String(target)}' (or name a preset: ${Object.keys(GPT_SIZES).join(', ')})`);
+      throw new Error(
+        `${where}.params.${k}: target '${String(target)}' sets dim, n_layer and n_head (${JSON.stringify(GPT_SIZES[preset])}); give them only with target 'Transformer'`,
+      );
+    if (!preset && p[k] === null)
+      throw new Error(`${where}.params.${k} is required with target '${String(target)}' (or name a preset: ${Object.keys(GPT_SIZES).join(', ')})`);
   }
   for (const [key, spec] of Object.entries(GPT_PARAM_KEYS) as [keyof typeof GPT_PARAM_KEYS, GptKeySpec][]) {
     const v = p[key];
@@ -105,7 +116,9 @@ export function gptOptionsFromParams(target: unknown, params: Record<string, unk
   if (preset) Object.assign(gpt, GPT_SIZES[preset]);
   const gptOpts = gpt as unknown as GptOptions;
   return {
-    target: target as string, preset, gpt: gptOpts,
+    target: target as string,
+    preset,
+    gpt: gptOpts,
     head: { ...(head as Omit<DiffLossOptions, 'targetChannels' | 'zChannels'>), targetChannels: gptOpts.slotDim, zChannels: gptOpts.dim } as DiffLossOptions,
     ckptPath: p.ckpt_path,
   };
@@ -118,9 +131,16 @@ export function gptOptionsFromParams(target: unknown, params: Record<string, unk
 export function gptOptionsFromConfig(config: string | Record<string, any>): GptModelConfig {
   const { raw: cfg, file } = readConfig(config);
   let entry: any, where: string;
-  if (cfg?.trainer) { entry = cfg.trainer?.params?.gpt_model; where = 'trainer.params.gpt_model'; }
-  else if (cfg?.gpt_model) { entry = cfg.gpt_model; where = 'gpt_model'; }
-  else { entry = cfg; where = 'gpt_model'; }
+  if (cfg?.trainer) {
+    entry = cfg.trainer?.params?.gpt_model;
+    where = 'trainer.params.gpt_model';
+  } else if (cfg?.gpt_model) {
+    entry = cfg.gpt_model;
+    where = 'gpt_model';
+  } else {
+    entry = cfg;
+    where = 'gpt_model';
+  }
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${where}: missing (expected {target, params})`);
   for (const k of Object.keys(entry)) if (k !== 'target' && k !== 'params') throw new Error(`${where}: unknown key '${k}' (valid: target, params)`);
   if (entry.target === undefined) throw new Error(`${where}.target: missing (a GPT preset such as 'GPT-L')`);
@@ -142,20 +162,27 @@ function isModelConfig(x: unknown): x is GptModelConfig {
  * 256-frequency time MLP. GPT-L's head (12 × 1536, concat, 16 channels, z 1024): 179,125,264.
  */
 export function diffLossParamCount(h: DiffLossOptions): number {
-  const w = h.width, C = h.targetChannels, zD = h.zChannels;
+  const w = h.width,
+    C = h.targetChannels,
+    zD = h.zChannels;
   const concat = (h.condMethod ?? 'concat') === 'concat';
   const lin = (i: number, o: number) => i * o + o;
   const block = 2 * w + lin(w, 3 * w) + lin(concat ? 2 * w : w, w) + lin(w, w);
-  return lin(256, w) + lin(w, w)            // time_embed.mlp.{0,2}
-    + lin(zD, w) + lin(C, w)                // cond_embed, input_proj
-    + h.depth * block                       // res_blocks
-    + lin(w, 2 * w) + lin(concat ? 2 * w : w, C); // final_layer (norm_final has no affine)
+  return (
+    lin(256, w) +
+    lin(w, w) + // time_embed.mlp.{0,2}
+    lin(zD, w) +
+    lin(C, w) + // cond_embed, input_proj
+    h.depth * block + // res_blocks
+    lin(w, 2 * w) +
+    lin(concat ? 2 * w : w, C)
+  ); // final_layer (norm_final has no affine)
 }
 
 /** Backbone + head parameter counts of a gpt_model entry, from the sizes alone. */
 export function gptParamCount(config: string | Record<string, any> | GptModelConfig): { backbone: number; head: number; total: number } {
   const c = isModelConfig(config) ? config : gptOptionsFromConfig(config);
-  const backbone = gptBackboneParamCount(c.gpt), head = diffLossParamCount(c.head);
+  const backbone = gptBackboneParamCount(c.gpt),
+    head = diffLossParamCount(c.head);
   return { backbone, head, total: backbone + head };
 }
-

@@ -17,7 +17,11 @@ export function ffnHiddenDim(dim: number, multipleOf = 256, ffnDimMultiplier: nu
 }
 
 /** One preset of upstream's GPT_models registry. */
-export interface GptSize { readonly nLayer: number; readonly nHead: number; readonly dim: number }
+export interface GptSize {
+  readonly nLayer: number;
+  readonly nHead: number;
+  readonly dim: number;
+}
 
 /** Upstream's GPT_models (LlamaGen's table; docs/upstream/gpt.md#backbone). Semanticist uses GPT-L (and GPT-XL). */
 export const GPT_SIZES = {
@@ -68,9 +72,16 @@ export type GptConfig = Required<GptOptions>;
 
 export function gptConfig(o: GptOptions): GptConfig {
   const c: GptConfig = {
-    numClasses: 1000, classDropoutProb: 0.1, clsTokenNum: 1,
-    attnDropoutP: 0, residDropoutP: 0.1, ffnDropoutP: 0.1, dropPathRate: 0,
-    multipleOf: 256, ffnDimMultiplier: null, normEps: 1e-5,
+    numClasses: 1000,
+    classDropoutProb: 0.1,
+    clsTokenNum: 1,
+    attnDropoutP: 0,
+    residDropoutP: 0.1,
+    ffnDropoutP: 0.1,
+    dropPathRate: 0,
+    multipleOf: 256,
+    ffnDimMultiplier: null,
+    normEps: 1e-5,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as GptConfig;
   for (const k of ['dim', 'nLayer', 'nHead', 'numSlots', 'slotDim', 'numClasses', 'clsTokenNum', 'multipleOf'] as const) {
@@ -99,11 +110,14 @@ export function gptBackboneParamCount(o: GptOptions): number {
   const d = c.dim;
   const hidden = ffnHiddenDim(d, c.multipleOf, c.ffnDimMultiplier);
   const perLayer = 3 * d * d + d * d + 3 * d * hidden + 2 * d;
-  return (c.clsTokenNum + c.numSlots) * d       // pos_embed_learned
-    + c.numSlots * d                            // diffusion_pos_embed_learned
-    + labelTableRows(c.numClasses, c.classDropoutProb) * d
-    + c.slotDim * d + d                         // z_proj
-    + d                                         // z_proj_ln
-    + c.nLayer * perLayer
-    + d;                                        // norm
+  return (
+    (c.clsTokenNum + c.numSlots) * d + // pos_embed_learned
+    c.numSlots * d + // diffusion_pos_embed_learned
+    labelTableRows(c.numClasses, c.classDropoutProb) * d +
+    c.slotDim * d +
+    d + // z_proj
+    d + // z_proj_ln
+    c.nLayer * perLayer +
+    d
+  ); // norm
 }

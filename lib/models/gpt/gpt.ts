@@ -48,7 +48,10 @@ export * from './gpt-layers.js';
 const shapeStr = (t: Tensor | readonly number[]) => `(${(t instanceof Tensor ? t.shape : t).join(', ')})`;
 
 /** What a head factory gets: the head's condition width and token channels (DiffLoss's option names). */
-export interface GptHeadDims { zChannels: number; targetChannels: number }
+export interface GptHeadDims {
+  zChannels: number;
+  targetChannels: number;
+}
 
 /** Intermediates of a forward, by the fixture's names: 'input_norm', 'layer_<i>', 'final_norm'. */
 export type GptCapture = (name: string, t: Tensor) => void;
@@ -62,9 +65,16 @@ export interface GptConditionOptions extends LabelDropOptions {
   capture?: GptCapture;
 }
 
-export interface GptCacheInfo { maxBatchSize: number; maxSeqLength: number; dtype: DType }
+export interface GptCacheInfo {
+  maxBatchSize: number;
+  maxSeqLength: number;
+  dtype: DType;
+}
 
-interface CacheState extends GptCacheInfo { caches: KVCache[]; causalMask: Tensor }
+interface CacheState extends GptCacheInfo {
+  caches: KVCache[];
+  causalMask: Tensor;
+}
 
 /** Upstream `Transformer` (see the file header). H is the diffusion head's type. */
 export class GPT<H extends Module = Module> extends Module {
@@ -84,7 +94,7 @@ export class GPT<H extends Module = Module> extends Module {
 
   constructor(o: GptOptions, head?: H | ((dims: GptHeadDims) => H) | null) {
     super();
-    const c = this.config = gptConfig(o);
+    const c = (this.config = gptConfig(o));
     const { dim } = c;
     this.pos_embed_learned = Parameter.empty([1, c.clsTokenNum + c.numSlots, dim]);
     this.diffusion_pos_embed_learned = Parameter.empty([1, c.numSlots, dim]);
@@ -93,10 +103,19 @@ export class GPT<H extends Module = Module> extends Module {
     this.z_proj_ln = new GptRMSNorm(dim, c.normEps);
     this.dpr = scope(() => linspace(0, c.dropPathRate, c.nLayer, { dtype: 'float32' }).tolist() as number[]);
     const hiddenDim = ffnHiddenDim(dim, c.multipleOf, c.ffnDimMultiplier);
-    this.layers = new ModuleList(this.dpr.map((dp) => new TransformerBlock(dim, c.nHead, {
-      hiddenDim, normEps: c.normEps, attnDropoutP: c.attnDropoutP, ffnDropoutP: c.ffnDropoutP,
-      residDropoutP: c.residDropoutP, dropPath: dp,
-    })));
+    this.layers = new ModuleList(
+      this.dpr.map(
+        (dp) =>
+          new TransformerBlock(dim, c.nHead, {
+            hiddenDim,
+            normEps: c.normEps,
+            attnDropoutP: c.attnDropoutP,
+            ffnDropoutP: c.ffnDropoutP,
+            residDropoutP: c.residDropoutP,
+            dropPath: dp,
+          }),
+      ),
+    );
     this.norm = new GptRMSNorm(dim, c.normEps);
     this.diffloss = null;
     this.initWeights();
@@ -108,13 +127,27 @@ export class GPT<H extends Module = Module> extends Module {
     }
   }
 
-  get dim(): number { return this.config.dim; }
-  get nLayer(): number { return this.config.nLayer; }
-  get nHead(): number { return this.config.nHead; }
-  get numSlots(): number { return this.config.numSlots; }
-  get slotDim(): number { return this.config.slotDim; }
-  get numClasses(): number { return this.config.numClasses; }
-  get clsTokenNum(): number { return this.config.clsTokenNum; }
+  get dim(): number {
+    return this.config.dim;
+  }
+  get nLayer(): number {
+    return this.config.nLayer;
+  }
+  get nHead(): number {
+    return this.config.nHead;
+  }
+  get numSlots(): number {
+    return this.config.numSlots;
+  }
+  get slotDim(): number {
+    return this.config.slotDim;
+  }
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+  get clsTokenNum(): number {
+    return this.config.clsTokenNum;
+  }
 
   /**
    * Upstream initialize_weights on the backbone only: normal(0, 0.02) on both position tables and
@@ -155,8 +188,7 @@ export class GPT<H extends Module = Module> extends Module {
   }
 
   private checkLabels(labels: Tensor, B: number, where_: string): void {
-    if (labels.ndim !== 1 || labels.shape[0] !== B)
-      throw new Error(`GPT.${where_}: labels must be (${B}) to match the batch, got ${shapeStr(labels)}`);
+    if (labels.ndim !== 1 || labels.shape[0] !== B) throw new Error(`GPT.${where_}: labels must be (${B}) to match the batch, got ${shapeStr(labels)}`);
   }
 
   /** z_proj_ln(h) → blocks → norm, reporting the intermediates. */
@@ -240,10 +272,14 @@ export class GPT<H extends Module = Module> extends Module {
   }
 
   /** The boolean (maxBatchSize, len, len) mask of the current cache (upstream causal_mask; editable in place), or null. */
-  get causalMask(): Tensor | null { return this.#cache?.causalMask ?? null; }
+  get causalMask(): Tensor | null {
+    return this.#cache?.causalMask ?? null;
+  }
 
   /** The per-layer caches (for inspection), empty without a cache. */
-  get kvCaches(): readonly KVCache[] { return this.#cache?.caches ?? []; }
+  get kvCaches(): readonly KVCache[] {
+    return this.#cache?.caches ?? [];
+  }
 
   /** Frees the KV caches and the mask (upstream reset_caches). Safe to call without a cache. */
   clearCaches(): void {
@@ -254,7 +290,9 @@ export class GPT<H extends Module = Module> extends Module {
     c.causalMask.dispose();
   }
   /** Upstream's name for clearCaches. */
-  resetCaches(): void { this.clearCaches(); }
+  resetCaches(): void {
+    this.clearCaches();
+  }
 
   /**
    * One cached step (upstream forward in eval mode with a cache, up to the head), under noGrad:
@@ -270,8 +308,8 @@ export class GPT<H extends Module = Module> extends Module {
     const c = this.#cache;
     if (!c) throw new Error('GPT.forwardCached: no KV cache; call setupCaches(maxBatchSize, maxSeqLength) first');
     if (!tokens && !labels) throw new Error('GPT.forwardCached: give tokens (decode), labels (prefill), or both');
-    const pos = typeof inputPos === 'number' ? [inputPos]
-      : inputPos instanceof Tensor ? (inputPos.reshape(-1).tolist() as number[]).map(Number) : [...inputPos];
+    const pos =
+      typeof inputPos === 'number' ? [inputPos] : inputPos instanceof Tensor ? (inputPos.reshape(-1).tolist() as number[]).map(Number) : [...inputPos];
     const T = this.clsTokenNum;
     const nPos = this.config.clsTokenNum + this.numSlots;
     if (pos.length === 0) throw new Error('GPT.forwardCached: inputPos is empty');
@@ -283,7 +321,9 @@ export class GPT<H extends Module = Module> extends Module {
     const last = pos[pos.length - 1];
     const tokIdx = last - T + 1;
     if (tokIdx < 0 || tokIdx >= this.numSlots)
-      throw new Error(`GPT.forwardCached: the last position ${last} predicts token ${tokIdx}, outside 0..${this.numSlots - 1} (positions ${T - 1}..${T + this.numSlots - 2} predict tokens)`);
+      throw new Error(
+        `GPT.forwardCached: the last position ${last} predicts token ${tokIdx}, outside 0..${this.numSlots - 1} (positions ${T - 1}..${T + this.numSlots - 2} predict tokens)`,
+      );
     let B: number;
     if (tokens) {
       this.checkTokens(tokens, 'forwardCached', this.numSlots);
@@ -294,26 +334,35 @@ export class GPT<H extends Module = Module> extends Module {
     if (labels) this.checkLabels(labels, B, 'forwardCached');
     const S = (labels ? T : 0) + (tokens ? tokens.shape[1] : 0);
     if (S !== pos.length)
-      throw new Error(`GPT.forwardCached: ${pos.length} positions [${pos.join(', ')}] for ${S} new sequence entries` +
-        ` (${labels ? `${T} class token(s)` : ''}${labels && tokens ? ' + ' : ''}${tokens ? `${tokens.shape[1]} token(s) from tokens ${shapeStr(tokens)}` : ''})`);
+      throw new Error(
+        `GPT.forwardCached: ${pos.length} positions [${pos.join(', ')}] for ${S} new sequence entries` +
+          ` (${labels ? `${T} class token(s)` : ''}${labels && tokens ? ' + ' : ''}${tokens ? `${tokens.shape[1]} token(s) from tokens ${shapeStr(tokens)}` : ''})`,
+      );
     if (B > c.maxBatchSize) throw new Error(`GPT.forwardCached: batch ${B} exceeds the cache's maxBatchSize ${c.maxBatchSize}`);
-    return noGrad(() => scope(() => {
-      const device = this.pos_embed_learned.device;
-      const posT = tensor(pos, { dtype: 'int64', device });
-      const parts: Tensor[] = [];
-      if (labels) parts.push(this.cls_embedding.forward(labels, this.training, o).expand(-1, T, -1));
-      if (tokens) parts.push(this.z_proj.forward(tokens));
-      let h = parts.length === 1 ? parts[0] : cat(parts, 1);
-      const mask = c.causalMask.index(slice(0, B), null, posT);   // (B, 1, S, len)
-      h = h.add(this.pos_embed_learned.index(':', posT));
-      h = this.trunk(h, mask, { kvs: c.caches, pos: posT });
-      return h.select(1, S - 1).add(this.diffusion_pos_embed_learned.select(1, tokIdx));
-    }));
+    return noGrad(() =>
+      scope(() => {
+        const device = this.pos_embed_learned.device;
+        const posT = tensor(pos, { dtype: 'int64', device });
+        const parts: Tensor[] = [];
+        if (labels) parts.push(this.cls_embedding.forward(labels, this.training, o).expand(-1, T, -1));
+        if (tokens) parts.push(this.z_proj.forward(tokens));
+        let h = parts.length === 1 ? parts[0] : cat(parts, 1);
+        const mask = c.causalMask.index(slice(0, B), null, posT); // (B, 1, S, len)
+        h = h.add(this.pos_embed_learned.index(':', posT));
+        h = this.trunk(h, mask, { kvs: c.caches, pos: posT });
+        return h.select(1, S - 1).add(this.diffusion_pos_embed_learned.select(1, tokIdx));
+      }),
+    );
   }
 
   /** Prefill: the class token(s) at positions 0..clsTokenNum−1; returns the condition for token 0, (B, dim). */
   prefill(labels: Tensor, o: LabelDropOptions = {}): Tensor {
-    return this.forwardCached(null, labels, Array.from({ length: this.clsTokenNum }, (_, i) => i), o);
+    return this.forwardCached(
+      null,
+      labels,
+      Array.from({ length: this.clsTokenNum }, (_, i) => i),
+      o,
+    );
   }
 
   /** Decode: token k−1 (B, 1, slotDim) or (B, slotDim) at position clsTokenNum − 1 + k; returns the condition for token k. */
@@ -339,7 +388,11 @@ export class GPT<H extends Module = Module> extends Module {
 }
 
 /** A preset of GPT_SIZES (upstream GPT_models[name](**kwargs)). */
-export function createGPT<H extends Module = Module>(name: GptName, o: Omit<GptOptions, 'dim' | 'nLayer' | 'nHead'>, head?: H | ((dims: GptHeadDims) => H) | null): GPT<H> {
+export function createGPT<H extends Module = Module>(
+  name: GptName,
+  o: Omit<GptOptions, 'dim' | 'nLayer' | 'nHead'>,
+  head?: H | ((dims: GptHeadDims) => H) | null,
+): GPT<H> {
   const size = GPT_SIZES[name];
   if (!size) throw new Error(`unknown GPT preset '${name}' (known: ${Object.keys(GPT_SIZES).join(', ')})`);
   return new GPT<H>({ ...o, ...size }, head);

@@ -108,7 +108,11 @@ export class ImageGenerator {
     this.gpt = gpt;
     this.tokenizer = tokenizer;
     this.defaults = {
-      numTokens: gpt.numSlots, cfg: 1, cfgSchedule: 'linear', temperature: 1, aeCfg: 1,
+      numTokens: gpt.numSlots,
+      cfg: 1,
+      cfgSchedule: 'linear',
+      temperature: 1,
+      aeCfg: 1,
       ...Object.fromEntries(Object.entries(o.defaults ?? {}).filter(([, v]) => v !== undefined)),
     };
     this.loadReport = o.loadReport ?? [];
@@ -116,7 +120,9 @@ export class ImageGenerator {
     tokenizer.eval();
   }
 
-  get device(): string { return this.gpt.z_proj.weight.device; }
+  get device(): string {
+    return this.gpt.z_proj.weight.device;
+  }
 
   /** Class labels (B) → generated tokens (B, n, slotDim), n = numTokens (upstream generate()). */
   generateTokens(labels: Tensor | readonly number[], o: GenerateTokensOptions = {}): Tensor {
@@ -124,16 +130,22 @@ export class ImageGenerator {
     if (!Number.isInteger(n) || n < 1 || n > this.gpt.numSlots)
       throw new Error(`ImageGenerator.generateTokens: numTokens must be an integer in 1..${this.gpt.numSlots} (the GPT's num_slots), got ${n}`);
     const device = this.device;
-    const generator = o.generator ?? (o.seed !== undefined ? seededGenerator(device, o.seed) ?? undefined : undefined);
+    const generator = o.generator ?? (o.seed !== undefined ? (seededGenerator(device, o.seed) ?? undefined) : undefined);
     const amp = ampDtype(o.autocast);
-    return noGrad(() => scope(() => {
-      const lab = labels instanceof Tensor ? labels.to({ device }) : tensor([...labels], { dtype: 'int64', device });
-      const run = () => arGenerate(this.gpt, lab, n, {
-        cfgScale: o.cfg ?? this.defaults.cfg, cfgSchedule: o.cfgSchedule ?? this.defaults.cfgSchedule,
-        temperature: o.temperature ?? this.defaults.temperature, generator, cacheDtype: amp ?? undefined,
-      });
-      return amp ? autocast({ device: deviceType(device), dtype: amp }, run) : run();
-    }));
+    return noGrad(() =>
+      scope(() => {
+        const lab = labels instanceof Tensor ? labels.to({ device }) : tensor([...labels], { dtype: 'int64', device });
+        const run = () =>
+          arGenerate(this.gpt, lab, n, {
+            cfgScale: o.cfg ?? this.defaults.cfg,
+            cfgSchedule: o.cfgSchedule ?? this.defaults.cfgSchedule,
+            temperature: o.temperature ?? this.defaults.temperature,
+            generator,
+            cacheDtype: amp ?? undefined,
+          });
+        return amp ? autocast({ device: deviceType(device), dtype: amp }, run) : run();
+      }),
+    );
   }
 
   /**
@@ -143,7 +155,8 @@ export class ImageGenerator {
    */
   tokensToImages(tokens: Tensor, o: TokensToImagesOptions = {}): Tensor {
     const tok = this.tokenizer;
-    const K = tok.numSlots, D = tok.options.slotDim;
+    const K = tok.numSlots,
+      D = tok.options.slotDim;
     if (tokens.ndim !== 3 || tokens.shape[2] !== D || tokens.shape[1] < 1 || tokens.shape[1] > K)
       throw new Error(`ImageGenerator.tokensToImages: tokens must be (B, n, ${D}) with 1 ≤ n ≤ ${K}, got ${shapeStr(tokens)}`);
     const [B, n] = tokens.shape;
@@ -151,19 +164,28 @@ export class ImageGenerator {
     if (!Number.isInteger(k) || k < 1 || k > n)
       throw new Error(`ImageGenerator.tokensToImages: numTokens must be an integer in 1..${n} (the tokens given), got ${k}`);
     const amp = ampDtype(o.autocast);
-    return noGrad(() => scope(() => {
-      const nc = tok.dit.null_cond;
-      let full = tokens.to({ dtype: nc.dtype, device: nc.device });
-      if (n < K) full = cat([full, nc.narrow(1, n, K - n).expand(B, -1, -1)], 1);
-      const dropMask = k < n ? tok.firstKMask(B, k, nc.device) : null;
-      const run = () => tok.sample(full, {
-        dropMask, cfg: o.aeCfg ?? this.defaults.aeCfg, steps: o.steps, seed: o.seed, sampler: o.sampler,
-        noise: o.noise, stepNoise: o.stepNoise, progress: o.progress,
-      });
-      let images = amp ? autocast({ device: deviceType(nc.device), dtype: amp }, run) : run();
-      if (images.dtype !== 'float32') images = images.float();
-      return (o.clamp ?? true) ? images.clamp(0, 1) : images;
-    }));
+    return noGrad(() =>
+      scope(() => {
+        const nc = tok.dit.null_cond;
+        let full = tokens.to({ dtype: nc.dtype, device: nc.device });
+        if (n < K) full = cat([full, nc.narrow(1, n, K - n).expand(B, -1, -1)], 1);
+        const dropMask = k < n ? tok.firstKMask(B, k, nc.device) : null;
+        const run = () =>
+          tok.sample(full, {
+            dropMask,
+            cfg: o.aeCfg ?? this.defaults.aeCfg,
+            steps: o.steps,
+            seed: o.seed,
+            sampler: o.sampler,
+            noise: o.noise,
+            stepNoise: o.stepNoise,
+            progress: o.progress,
+          });
+        let images = amp ? autocast({ device: deviceType(nc.device), dtype: amp }, run) : run();
+        if (images.dtype !== 'float32') images = images.float();
+        return (o.clamp ?? true) ? images.clamp(0, 1) : images;
+      }),
+    );
   }
 
   /**
@@ -174,8 +196,7 @@ export class ImageGenerator {
     const n = o.numTokens ?? this.defaults.numTokens;
     const prefixes = o.prefixes ?? [n];
     for (const k of prefixes)
-      if (!Number.isInteger(k) || k < 1 || k > n)
-        throw new Error(`ImageGenerator.generate: prefix ${k} is not in 1..${n} (the ${n} generated tokens)`);
+      if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`ImageGenerator.generate: prefix ${k} is not in 1..${n} (the ${n} generated tokens)`);
     return scope(() => {
       const tokens = this.generateTokens(labels, { ...o, numTokens: n });
       const out = new Map<number, Tensor>();
@@ -189,7 +210,9 @@ export class ImageGenerator {
     this.gpt.dispose();
     this.tokenizer.dispose();
   }
-  [Symbol.dispose](): void { this.dispose(); }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** The issue's and upstream demo's name for it (`torch.Generator` is the RNG; import this one from here). */

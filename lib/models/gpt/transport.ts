@@ -47,8 +47,8 @@ export function expandTLikeX(t: Tensor, x: Tensor): Tensor {
 export function linearPlan(t: Tensor, x0: Tensor, x1: Tensor): { xt: Tensor; ut: Tensor } {
   return scope(() => {
     const te = expandTLikeX(t, x1);
-    const xt = te.mul(x1).add(te.rsub(1).mul(x0));   // alpha_t·x1 + sigma_t·x0
-    const ut = x1.add(x0.mul(-1));                    // d_alpha·x1 + d_sigma·x0 with d_alpha = 1, d_sigma = −1
+    const xt = te.mul(x1).add(te.rsub(1).mul(x0)); // alpha_t·x1 + sigma_t·x0
+    const ut = x1.add(x0.mul(-1)); // d_alpha·x1 + d_sigma·x0 with d_alpha = 1, d_sigma = −1
     return { xt, ut };
   });
 }
@@ -92,8 +92,7 @@ export function trainingLosses(model: HeadFn, x1: Tensor, c: Tensor, o: Training
     const N = x1.shape[0];
     if (o.x0 && (o.x0.shape.length !== x1.shape.length || o.x0.shape.some((d, i) => d !== x1.shape[i])))
       throw new Error(`trainingLosses: x0 must have the shape of x1 ${shapeStr(x1.shape)}, got ${shapeStr(o.x0.shape)}`);
-    if (o.t && (o.t.ndim !== 1 || o.t.shape[0] !== N))
-      throw new Error(`trainingLosses: t must be (${N}), got ${shapeStr(o.t.shape)}`);
+    if (o.t && (o.t.ndim !== 1 || o.t.shape[0] !== N)) throw new Error(`trainingLosses: t must be (${N}), got ${shapeStr(o.t.shape)}`);
     const x0 = o.x0 ?? randn(x1.shape, { dtype: x1.dtype, device: x1.device, generator: o.generator });
     const t = (o.t ?? rand([N], { generator: o.generator, device: x1.device })).to({ dtype: x1.dtype, device: x1.device });
     const { xt, ut } = linearPlan(t, x0, x1);
@@ -139,11 +138,15 @@ export interface SdeOptions {
 export function linspaceF32(start: number, end: number, steps: number): Float32Array {
   const f = Math.fround;
   const out = new Float32Array(steps);
-  if (steps === 1) { out[0] = f(start); return out; }
-  const s = f(start), e = f(end);
+  if (steps === 1) {
+    out[0] = f(start);
+    return out;
+  }
+  const s = f(start),
+    e = f(end);
   const step = f(f(e - s) / (steps - 1));
   const halfway = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) out[i] = i < halfway ? s + step * i : e - step * (steps - 1 - i);   // the product is exact in double; one rounding to float32 on store
+  for (let i = 0; i < steps; i++) out[i] = i < halfway ? s + step * i : e - step * (steps - 1 - i); // the product is exact in double; one rounding to float32 on store
   return out;
 }
 
@@ -167,8 +170,7 @@ export function sdeTimeGrid(numSteps = 250, lastStepSize = 0.04, o: { device?: s
 export function sampleSde(model: (x: Tensor, t: Tensor) => Tensor, init: Tensor, o: SdeOptions = {}): Tensor {
   const numSteps = o.numSteps ?? 250;
   const form = o.diffusionForm ?? 'sigma';
-  if (form !== 'sigma' && form !== 'linear')
-    throw new Error(`sampleSde: diffusionForm '${form}' is not supported (supported: sigma, linear)`);
+  if (form !== 'sigma' && form !== 'linear') throw new Error(`sampleSde: diffusionForm '${form}' is not supported (supported: sigma, linear)`);
   const norm = o.diffusionNorm ?? 1;
   const lastStep = o.lastStep === undefined ? 'Mean' : o.lastStep;
   if (lastStep !== null && lastStep !== 'Mean' && lastStep !== 'Euler')
@@ -176,46 +178,47 @@ export function sampleSde(model: (x: Tensor, t: Tensor) => Tensor, init: Tensor,
   const lastStepSize = lastStep === null ? 0 : (o.lastStepSize ?? 0.04);
   const temperature = o.temperature ?? 1;
   const twice = (o.modelCalls ?? 'twice') === 'twice';
-  return noGrad(() => scope(() => {
-    const N = init.shape[0];
-    const diffusion = (t: Tensor, x: Tensor) => expandTLikeX(t, x).rsub(1).mul(norm);
-    const drift = (x: Tensor, t: Tensor) => {
-      const v = model(x, t);
-      const vs = twice ? model(x, t) : v;
-      return v.add(diffusion(t, x).mul(scoreFromVelocity(vs, x, t)));
-    };
-    // freed when this scope exits; x is replaced (and the old one freed) at every step
-    const { grid, dt, t1 } = sdeTimeGrid(numSteps, lastStepSize, { device: init.device });
-    const sqrtDt = dt.sqrt();
-    let x = init.clone();
-    const advance = (i: number, step: () => Tensor) => {
-      const next = scope(step);
-      x.dispose();
-      x = next;
-      o.onStep?.(i, x);
-    };
-    for (let i = 0; i < numSteps - 1; i++) {
-      advance(i, () => {
-        const w = o.stepNoise ? o.stepNoise(i, x) : randn(x.shape, { dtype: x.dtype, device: x.device, generator: o.generator });
-        if (w.shape.length !== x.shape.length || w.shape.some((d, k) => d !== x.shape[k]))
-          throw new Error(`sampleSde: stepNoise(${i}) returned ${shapeStr(w.shape)}, expected ${shapeStr(x.shape)}`);
-        const t = ones([N], { dtype: x.dtype, device: x.device }).mul(grid.select(0, i));
-        const dw = w.mul(sqrtDt);
-        const d = drift(x, t);
-        const meanX = x.add(d.mul(dt));
-        return meanX.add(diffusion(t, x).mul(2).sqrt().mul(dw).mul(temperature));
+  return noGrad(() =>
+    scope(() => {
+      const N = init.shape[0];
+      const diffusion = (t: Tensor, x: Tensor) => expandTLikeX(t, x).rsub(1).mul(norm);
+      const drift = (x: Tensor, t: Tensor) => {
+        const v = model(x, t);
+        const vs = twice ? model(x, t) : v;
+        return v.add(diffusion(t, x).mul(scoreFromVelocity(vs, x, t)));
+      };
+      // freed when this scope exits; x is replaced (and the old one freed) at every step
+      const { grid, dt, t1 } = sdeTimeGrid(numSteps, lastStepSize, { device: init.device });
+      const sqrtDt = dt.sqrt();
+      let x = init.clone();
+      const advance = (i: number, step: () => Tensor) => {
+        const next = scope(step);
+        x.dispose();
+        x = next;
+        o.onStep?.(i, x);
+      };
+      for (let i = 0; i < numSteps - 1; i++) {
+        advance(i, () => {
+          const w = o.stepNoise ? o.stepNoise(i, x) : randn(x.shape, { dtype: x.dtype, device: x.device, generator: o.generator });
+          if (w.shape.length !== x.shape.length || w.shape.some((d, k) => d !== x.shape[k]))
+            throw new Error(`sampleSde: stepNoise(${i}) returned ${shapeStr(w.shape)}, expected ${shapeStr(x.shape)}`);
+          const t = ones([N], { dtype: x.dtype, device: x.device }).mul(grid.select(0, i));
+          const dw = w.mul(sqrtDt);
+          const d = drift(x, t);
+          const meanX = x.add(d.mul(dt));
+          return meanX.add(diffusion(t, x).mul(2).sqrt().mul(dw).mul(temperature));
+        });
+      }
+      advance(numSteps - 1, () => {
+        if (lastStep === null) return x.clone();
+        const t = ones([N], { dtype: x.dtype, device: x.device }).mul(t1);
+        const step = lastStep === 'Mean' ? drift(x, t) : model(x, t);
+        return x.add(step.mul(lastStepSize));
       });
-    }
-    advance(numSteps - 1, () => {
-      if (lastStep === null) return x.clone();
-      const t = ones([N], { dtype: x.dtype, device: x.device }).mul(t1);
-      const step = lastStep === 'Mean' ? drift(x, t) : model(x, t);
-      return x.add(step.mul(lastStepSize));
-    });
-    return x;
-  }));
+      return x;
+    }),
+  );
 }
-
 
 export interface OdeOptions {
   /** 'euler' (default) or 'heun' (explicit trapezoid); fixed grid linspace(0, 1, numSteps). */
@@ -235,25 +238,31 @@ export function sampleOde(model: (x: Tensor, t: Tensor) => Tensor, init: Tensor,
   const numSteps = o.numSteps ?? 50;
   if (!Number.isInteger(numSteps) || numSteps < 2) throw new Error(`sampleOde: numSteps must be an integer ≥ 2, got ${numSteps}`);
   const temperature = o.temperature ?? 1;
-  return noGrad(() => scope(() => {
-    const N = init.shape[0];
-    const grid = fromTypedArray(linspaceF32(0, 1, numSteps), [numSteps], { device: init.device });
-    const vel = (x: Tensor, t: Tensor) => { const v = model(x, t); return temperature === 1 ? v : v.div(temperature); };
-    const at = (tc: Tensor, x: Tensor) => ones([N], { dtype: x.dtype, device: x.device }).mul(tc);
-    let x = init.clone();
-    for (let i = 0; i < numSteps - 1; i++) {
-      const next = scope(() => {
-        const tc = grid.select(0, i), tn = grid.select(0, i + 1);
-        const h = tn.sub(tc);
-        const k1 = vel(x, at(tc, x));
-        if (method === 'euler') return x.add(k1.mul(h));
-        const k2 = vel(x.add(k1.mul(h)), at(tn, x));
-        return x.add(k1.add(k2).mul(h).mul(0.5));
-      });
-      x.dispose();
-      x = next;
-      o.onStep?.(i, x);
-    }
-    return x;
-  }));
+  return noGrad(() =>
+    scope(() => {
+      const N = init.shape[0];
+      const grid = fromTypedArray(linspaceF32(0, 1, numSteps), [numSteps], { device: init.device });
+      const vel = (x: Tensor, t: Tensor) => {
+        const v = model(x, t);
+        return temperature === 1 ? v : v.div(temperature);
+      };
+      const at = (tc: Tensor, x: Tensor) => ones([N], { dtype: x.dtype, device: x.device }).mul(tc);
+      let x = init.clone();
+      for (let i = 0; i < numSteps - 1; i++) {
+        const next = scope(() => {
+          const tc = grid.select(0, i),
+            tn = grid.select(0, i + 1);
+          const h = tn.sub(tc);
+          const k1 = vel(x, at(tc, x));
+          if (method === 'euler') return x.add(k1.mul(h));
+          const k2 = vel(x.add(k1.mul(h)), at(tn, x));
+          return x.add(k1.add(k2).mul(h).mul(0.5));
+        });
+        x.dispose();
+        x = next;
+        o.onStep?.(i, x);
+      }
+      return x;
+    }),
+  );
 }

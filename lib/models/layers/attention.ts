@@ -24,7 +24,10 @@ export class Attention extends Module {
     return scope(() => {
       const [B, N, C] = x.shape;
       const H = this.numHeads;
-      const qkv = this.qkv.forward(x).reshape(B, N, 3, H, C / H).permute(2, 0, 3, 1, 4);
+      const qkv = this.qkv
+        .forward(x)
+        .reshape(B, N, 3, H, C / H)
+        .permute(2, 0, 3, 1, 4);
       const [q, k, v] = qkv.unbind(0);
       const y = scaledDotProductAttention(q, k, v, { attnMask: mask ?? null });
       return this.proj.forward(y.transpose(1, 2).reshape(B, N, C));

@@ -17,8 +17,7 @@ export class PatchEmbed extends Module {
   /** (B, C, H, W) → (B, (H/p)·(W/p), embedDim), patches in row-major order. */
   override forward(x: Tensor): Tensor {
     const [, , H, W] = x.shape;
-    if (H % this.patchSize || W % this.patchSize)
-      throw new Error(`PatchEmbed: image ${H}×${W} is not divisible by patch size ${this.patchSize}`);
+    if (H % this.patchSize || W % this.patchSize) throw new Error(`PatchEmbed: image ${H}×${W} is not divisible by patch size ${this.patchSize}`);
     return scope(() => this.proj.forward(x).flatten(2).transpose(1, 2));
   }
 }

@@ -5,10 +5,13 @@ import type { Tensor } from '../../core/tensor.js';
 
 function embed1d(embedDim: number, pos: Float64Array): Float64Array[] {
   const half = embedDim / 2;
-  const omega = Float64Array.from({ length: half }, (_, i) => 1 / Math.pow(10000, i / half));
+  const omega = Float64Array.from({ length: half }, (_, i) => 1 / 10000 ** (i / half));
   return Array.from(pos, (p) => {
     const row = new Float64Array(embedDim);
-    for (let i = 0; i < half; i++) { row[i] = Math.sin(p * omega[i]); row[half + i] = Math.cos(p * omega[i]); }
+    for (let i = 0; i < half; i++) {
+      row[i] = Math.sin(p * omega[i]);
+      row[half + i] = Math.cos(p * omega[i]);
+    }
     return row;
   });
 }
@@ -20,8 +23,12 @@ export function sincos2d(embedDim: number, gridSize: number): Tensor {
   // np.meshgrid(grid_w, grid_h) then stack: grid[0] varies along w (columns), grid[1] along h
   const w = Float64Array.from({ length: n }, (_, i) => i % gridSize);
   const h = Float64Array.from({ length: n }, (_, i) => Math.floor(i / gridSize));
-  const ew = embed1d(embedDim / 2, w), eh = embed1d(embedDim / 2, h);
+  const ew = embed1d(embedDim / 2, w),
+    eh = embed1d(embedDim / 2, h);
   const out = new Float32Array(n * embedDim);
-  for (let i = 0; i < n; i++) { out.set(ew[i], i * embedDim); out.set(eh[i], i * embedDim + embedDim / 2); }
+  for (let i = 0; i < n; i++) {
+    out.set(ew[i], i * embedDim);
+    out.set(eh[i], i * embedDim + embedDim / 2);
+  }
   return tensor(out, { shape: [n, embedDim] });
 }

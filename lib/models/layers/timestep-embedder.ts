@@ -12,7 +12,9 @@ import { SiLU } from '../../nn/layers/activation.js';
 export function timestepEmbedding(t: Tensor, dim: number, maxPeriod = 10000): Tensor {
   return scope(() => {
     const half = Math.floor(dim / 2);
-    const freqs = arange(0, half, { dtype: 'float32', device: t.device }).mul(-Math.log(maxPeriod) / half).exp();
+    const freqs = arange(0, half, { dtype: 'float32', device: t.device })
+      .mul(-Math.log(maxPeriod) / half)
+      .exp();
     const args = t.float().unsqueeze(1).mul(freqs.unsqueeze(0));
     const emb = cat([args.cos(), args.sin()], -1);
     return dim % 2 ? cat([emb, emb.narrow(1, 0, 1).zero_()], -1) : emb;

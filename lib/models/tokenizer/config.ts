@@ -26,7 +26,8 @@ interface TokKeySpec extends KeySpec {
   readonly to: keyof TokenizerOptions | keyof TokenizerWeightFiles | null;
 }
 
-const size = (v: unknown) => (typeof v === 'string' || (v !== null && typeof v === 'object' && !Array.isArray(v)) ? null : 'expected a preset name or a mapping of sizes');
+const size = (v: unknown) =>
+  typeof v === 'string' || (v !== null && typeof v === 'object' && !Array.isArray(v)) ? null : 'expected a preset name or a mapping of sizes';
 
 /**
  * model.params (snake_case, upstream DiffuseSlot's names), then ours. No defaults here: an absent
@@ -49,13 +50,33 @@ export const TOKENIZER_PARAM_KEYS = {
   repa_encoder_depth: { to: 'repaEncoderDepth', kind: 'integer', doc: 'DiT block (1-based) whose output REPA aligns' },
   repa_loss_weight: { to: 'repaLossWeight', kind: 'number', doc: "the REPA loss's weight" },
   // upstream keys the model does not use
-  enc_use_mlp: { to: null, kind: 'boolean', default: false, doc: 'upstream: an ignored keyword; refused when true',
-    refuse: (v) => (v ? 'upstream ignores it too (its encoder has no MLP head to switch on)' : null) },
-  eval_fid: { to: null, kind: 'boolean', default: false, doc: "upstream's FID during training; refused when true (eval.js computes it)",
-    refuse: (v) => (v ? 'train.js does not compute FID while training; evaluate the saved checkpoints with eval.js (rFID as test_net.py)' : null) },
-  fid_stats: { to: null, kind: 'string', nullable: true, doc: 'reference statistics for eval_fid',
-    inert: (p) => (p.eval_fid ? null : 'eval_fid is false (give the statistics to eval.js --fid_statistics_file)') },
-  ckpt_path: { to: 'ckptPath', kind: 'string', nullable: true, doc: 'weights to start from: a weights file, or a step folder (the trainer resumes from it, as upstream)' },
+  enc_use_mlp: {
+    to: null,
+    kind: 'boolean',
+    default: false,
+    doc: 'upstream: an ignored keyword; refused when true',
+    refuse: (v) => (v ? 'upstream ignores it too (its encoder has no MLP head to switch on)' : null),
+  },
+  eval_fid: {
+    to: null,
+    kind: 'boolean',
+    default: false,
+    doc: "upstream's FID during training; refused when true (eval.js computes it)",
+    refuse: (v) => (v ? 'train.js does not compute FID while training; evaluate the saved checkpoints with eval.js (rFID as test_net.py)' : null),
+  },
+  fid_stats: {
+    to: null,
+    kind: 'string',
+    nullable: true,
+    doc: 'reference statistics for eval_fid',
+    inert: (p) => (p.eval_fid ? null : 'eval_fid is false (give the statistics to eval.js --fid_statistics_file)'),
+  },
+  ckpt_path: {
+    to: 'ckptPath',
+    kind: 'string',
+    nullable: true,
+    doc: 'weights to start from: a weights file, or a step folder (the trainer resumes from it, as upstream)',
+  },
   // ours
   repa_z_dim: { to: 'repaZDim', kind: 'integer', doc: 'ours: width of the REPA target features (DINOv2-B: 768)' },
   projector_dim: { to: 'projectorDim', kind: 'integer', doc: "ours: the REPA projector's width" },

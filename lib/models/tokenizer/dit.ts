@@ -25,7 +25,7 @@
 // tokens is `forwardWithRepa(...).repa`; forward() stores it in the field `repaHook` (upstream's
 // `_repa_hook`), which the module owns: it is freed and replaced by the next forward (or by
 // dispose()); clone it to keep it longer.
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import { scope, keep } from '../../core/scope.js';
 import { cat, where } from '../../core/functions.js';
 import { rand } from '../../core/creation.js';
@@ -97,7 +97,12 @@ export class FinalLayer extends Module {
 }
 
 /** Backbone sizes of the DiT family (upstream DiT_with_autoenc_cond_models, keys 'DiT-XL-2' etc.). */
-export interface DiTSize { depth: number; hiddenSize: number; numHeads: number; patchSize: number }
+export interface DiTSize {
+  depth: number;
+  hiddenSize: number;
+  numHeads: number;
+  patchSize: number;
+}
 
 const FAMILIES: Record<string, Omit<DiTSize, 'patchSize'>> = {
   XL: { depth: 28, hiddenSize: 1152, numHeads: 16 },
@@ -107,9 +112,9 @@ const FAMILIES: Record<string, Omit<DiTSize, 'patchSize'>> = {
 };
 
 /** 'DiT-XL-2', 'DiT-XL-4', ..., 'DiT-S-8' → size (the tokenizer configs use DiT-L-2 and DiT-XL-2). */
-export const DIT_SIZES: Readonly<Record<string, Readonly<DiTSize>>> = Object.freeze(Object.fromEntries(
-  Object.entries(FAMILIES).flatMap(([f, s]) => [2, 4, 8].map((p) => [`DiT-${f}-${p}`, Object.freeze({ ...s, patchSize: p })])),
-));
+export const DIT_SIZES: Readonly<Record<string, Readonly<DiTSize>>> = Object.freeze(
+  Object.fromEntries(Object.entries(FAMILIES).flatMap(([f, s]) => [2, 4, 8].map((p) => [`DiT-${f}-${p}`, Object.freeze({ ...s, patchSize: p })]))),
+);
 
 /** The size for a name; accepts upstream's 'DiT-L-2' and the original DiT repo's 'DiT-L/2'. */
 export function ditSize(name: string): DiTSize {
@@ -211,7 +216,8 @@ export class DiT extends Module {
     this.useRepa = o.useRepa ?? false;
     this.encoderDepth = o.encoderDepth ?? 8;
     const mlpRatio = o.mlpRatio ?? 4;
-    const projectorDim = o.projectorDim ?? 2048, zDim = o.zDim ?? 768;
+    const projectorDim = o.projectorDim ?? 2048,
+      zDim = o.zDim ?? 768;
     if (this.inputSize % this.patchSize) throw new Error(`DiT: inputSize ${this.inputSize} is not divisible by patchSize ${this.patchSize}`);
     if (this.hiddenSize % 4) throw new Error(`DiT: hiddenSize ${this.hiddenSize} must be divisible by 4 (2-D sin-cos embedding)`);
     if (this.useRepa && !(Number.isInteger(this.encoderDepth) && this.encoderDepth >= 1 && this.encoderDepth <= this.depth))
@@ -224,7 +230,11 @@ export class DiT extends Module {
     this.blocks = new ModuleList(Array.from({ length: this.depth }, () => new DiTBlock(D, this.numHeads, mlpRatio)));
     this.final_layer = new FinalLayer(D, this.patchSize, this.outChannels);
     const grid = this.inputSize / this.patchSize;
-    this.registerBuffer('pos_embed', scope(() => sincos2d(D, grid).unsqueeze(0)), { persistent: false });
+    this.registerBuffer(
+      'pos_embed',
+      scope(() => sincos2d(D, grid).unsqueeze(0)),
+      { persistent: false },
+    );
     this.initializeDiTWeights();
     // Added after the DiT init, so they keep PyTorch's default init
     // (docs/upstream/tokenizer.md#dit-decoder).
@@ -253,7 +263,10 @@ export class DiT extends Module {
       if (this.x_embedder.proj.bias) init.zeros_(this.x_embedder.proj.bias);
       init.normal_((this.t_embedder.mlp.at(0) as Linear).weight, 0, 0.02);
       init.normal_((this.t_embedder.mlp.at(2) as Linear).weight, 0, 0.02);
-      const zeroLinear = (l: Linear) => { init.zeros_(l.weight); if (l.bias) init.zeros_(l.bias); };
+      const zeroLinear = (l: Linear) => {
+        init.zeros_(l.weight);
+        if (l.bias) init.zeros_(l.bias);
+      };
       for (const b of this.blocks) zeroLinear(b.adaLN_modulation.at(-1) as Linear);
       zeroLinear(this.final_layer.adaLN_modulation.at(-1) as Linear);
       zeroLinear(this.final_layer.linear);
@@ -261,7 +274,9 @@ export class DiT extends Module {
   }
 
   /** Number of latent tokens ((inputSize/patch)²). */
-  get numPatches(): number { return (this.inputSize / this.patchSize) ** 2; }
+  get numPatches(): number {
+    return (this.inputSize / this.patchSize) ** 2;
+  }
 
   /**
    * Upstream embed_cond: tokens (B, numSlots, slotDim) → (B, numSlots, hidden). With a dropMask
@@ -299,10 +314,14 @@ export class DiT extends Module {
   unpatchify(x: Tensor): Tensor {
     return scope(() => {
       const [B, T] = x.shape;
-      const c = this.outChannels, p = this.patchSize;
+      const c = this.outChannels,
+        p = this.patchSize;
       const h = Math.round(Math.sqrt(T));
       if (h * h !== T) throw new Error(`DiT.unpatchify: ${T} tokens do not form a square grid`);
-      return x.reshape(B, h, h, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(B, c, h * p, h * p);
+      return x
+        .reshape(B, h, h, p, p, c)
+        .permute(0, 5, 1, 3, 2, 4)
+        .reshape(B, c, h * p, h * p);
     });
   }
 
@@ -315,8 +334,7 @@ export class DiT extends Module {
   forwardWithRepa(x: Tensor, t: Tensor, tokens: Tensor, o: DiTForwardOptions = {}): { output: Tensor; repa: Tensor | null } {
     return scope(() => {
       const [, , H, W] = x.shape;
-      if (H !== this.inputSize || W !== this.inputSize)
-        throw new Error(`DiT: input is ${H}×${W}, the model was built for ${this.inputSize}×${this.inputSize}`);
+      if (H !== this.inputSize || W !== this.inputSize) throw new Error(`DiT: input is ${H}×${W}, the model was built for ${this.inputSize}×${this.inputSize}`);
       let h = this.x_embedder.forward(x).add(this.pos_embed);
       const c = this.embedTimesteps(t);
       const cond = this.embedCond(tokens, o.dropMask, o.dropRand);
@@ -359,7 +377,8 @@ export class DiT extends Module {
       const half = x.narrow(0, 0, B / 2);
       const out = this.forward(cat([half, half], 0), t, tokens, o);
       const C = this.inChannels;
-      const eps = out.narrow(1, 0, C), rest = out.narrow(1, C, out.shape[1] - C);
+      const eps = out.narrow(1, 0, C),
+        rest = out.narrow(1, C, out.shape[1] - C);
       const [condEps, uncondEps] = eps.split(B / 2, 0);
       const halfEps = uncondEps.add(condEps.sub(uncondEps).mul(o.cfgScale ?? 1));
       return cat([cat([halfEps, halfEps], 0), rest], 1);
@@ -377,4 +396,3 @@ export class DiT extends Module {
 export function createDiT(name: string, o: Omit<DiTOptions, keyof DiTSize> = {}): DiT {
   return new DiT({ ...o, ...ditSize(name) });
 }
-

@@ -46,7 +46,10 @@ export function readTokenizerCheckpoint(path: string): { sd: Map<string, Tensor>
   const { sd, file, notes: setAside } = readWeightsFile(path, 'tokenizer weights');
   for (const [prefix, why] of FROZEN_PREFIXES) {
     const keys = [...sd.keys()].filter((k) => k.startsWith(prefix));
-    for (const k of keys) { sd.get(k)!.dispose(); sd.delete(k); }
+    for (const k of keys) {
+      sd.get(k)!.dispose();
+      sd.delete(k);
+    }
     if (keys.length) setAside.push(`${keys.length} key(s) of ${prefix}* ignored: ${why}`);
   }
   return { sd, file, notes: setAside };

@@ -46,7 +46,9 @@ export interface NestedSamplerOptions {
  * official EMA checkpoints, so strict loading works without it; it is made on the fly here.
  */
 export class NestedSampler extends Module {
-  constructor(readonly numSlots: number) { super(); }
+  constructor(readonly numSlots: number) {
+    super();
+  }
 
   /** k ~ U{1..numSlots}: randint(1, numSlots + 1, [n]) (int64, CPU), upstream uniform_sample. */
   uniformSample(n: number, generator?: Generator): Tensor {
@@ -71,7 +73,9 @@ export class NestedSampler extends Module {
     });
   }
 
-  override extraRepr(): string { return `num_slots=${this.numSlots}`; }
+  override extraRepr(): string {
+    return `num_slots=${this.numSlots}`;
+  }
 }
 
 /**

@@ -18,8 +18,7 @@ export function standardizeTokens(x: Tensor): Tensor {
 }
 
 /** images (B, C, H, W) → tokens (B, numSlots, slotDim): encoder(images), encoder2slot, then standardizeTokens when normSlots. */
-export function encodeSlots(encoder: VisionTransformer, encoder2slot: Linear, images: Tensor,
-  o: { isCausal?: boolean; normSlots?: boolean } = {}): Tensor {
+export function encodeSlots(encoder: VisionTransformer, encoder2slot: Linear, images: Tensor, o: { isCausal?: boolean; normSlots?: boolean } = {}): Tensor {
   return scope(() => {
     const slots = encoder2slot.forward(encoder.forward(images, { isCausal: o.isCausal ?? true }));
     return (o.normSlots ?? true) ? standardizeTokens(slots) : slots;

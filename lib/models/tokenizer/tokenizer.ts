@@ -85,14 +85,34 @@ export interface TokenizerOptions {
 
 const DEFAULTS: Required<Omit<TokenizerOptions, 'encoder' | 'ditModel'>> & { encoder: string; ditModel: string } = {
   // upstream DiffuseSlot's own defaults; the configs override most of them
-  encoder: 'vit_base_patch16', encImgSize: 256, encCausal: true, dropPathRate: 0.1, numSlots: 16, slotDim: 256,
-  normSlots: false, enableNest: false, enableNestAfter: -1, vae: 'stabilityai/sd-vae-ft-ema', ditModel: 'DiT-B-4',
-  numSamplingSteps: 'ddim25', useRepa: false, repaEncoderDepth: 8, repaLossWeight: 1, repaZDim: 768, projectorDim: 2048,
-  imageChannels: 3, predictXstart: false,
+  encoder: 'vit_base_patch16',
+  encImgSize: 256,
+  encCausal: true,
+  dropPathRate: 0.1,
+  numSlots: 16,
+  slotDim: 256,
+  normSlots: false,
+  enableNest: false,
+  enableNestAfter: -1,
+  vae: 'stabilityai/sd-vae-ft-ema',
+  ditModel: 'DiT-B-4',
+  numSamplingSteps: 'ddim25',
+  useRepa: false,
+  repaEncoderDepth: 8,
+  repaLossWeight: 1,
+  repaZDim: 768,
+  projectorDim: 2048,
+  imageChannels: 3,
+  predictXstart: false,
 };
 
 /** Random draws a caller may fix (tests replay upstream's recorded draws). */
-export interface LossDraws { t?: Tensor; k?: Tensor; noise?: Tensor; dropRand?: Tensor }
+export interface LossDraws {
+  t?: Tensor;
+  k?: Tensor;
+  noise?: Tensor;
+  dropRand?: Tensor;
+}
 
 export interface SampleOptions {
   /** (B, numSlots) keep mask (true = keep); null: all tokens. */
@@ -145,8 +165,15 @@ export class Tokenizer extends Module {
     if (!Number.isInteger(this.latentSize)) throw new Error(`Tokenizer: encImgSize ${o.encImgSize} does not divide by the VAE stride`);
     const ditSizes = typeof o.ditModel === 'string' ? ditSize(o.ditModel) : o.ditModel;
     this.dit = new DiT({
-      ...ditSizes, inputSize: this.latentSize, inChannels: this.latentChannels, numSlots: o.numSlots, slotDim: o.slotDim,
-      useRepa: o.useRepa, encoderDepth: o.repaEncoderDepth, zDim: o.repaZDim, projectorDim: o.projectorDim,
+      ...ditSizes,
+      inputSize: this.latentSize,
+      inChannels: this.latentChannels,
+      numSlots: o.numSlots,
+      slotDim: o.slotDim,
+      useRepa: o.useRepa,
+      encoderDepth: o.repaEncoderDepth,
+      zDim: o.repaZDim,
+      projectorDim: o.projectorDim,
     });
     const enc = typeof o.encoder === 'string' ? VIT_SIZES[o.encoder as keyof typeof VIT_SIZES] : o.encoder;
     if (!enc) throw new Error(`Tokenizer: unknown encoder '${String(o.encoder)}' (known: ${Object.keys(VIT_SIZES).join(', ')})`);
@@ -160,13 +187,25 @@ export class Tokenizer extends Module {
   // ---- frozen parts ----------------------------------------------------------------------
 
   /** Attaches the frozen VAE (required unless vae is 'none'). */
-  setVae(vae: FrozenVAE | null): this { this.#vae = vae; return this; }
-  get vae(): FrozenVAE | null { return this.#vae; }
+  setVae(vae: FrozenVAE | null): this {
+    this.#vae = vae;
+    return this;
+  }
+  get vae(): FrozenVAE | null {
+    return this.#vae;
+  }
   /** Attaches the frozen DINOv2 REPA target (training only; without it the REPA loss is off). */
-  setRepaEncoder(t: Dinov2Target | null): this { this.#repa = t; return this; }
-  get repaEncoder(): Dinov2Target | null { return this.#repa; }
+  setRepaEncoder(t: Dinov2Target | null): this {
+    this.#repa = t;
+    return this;
+  }
+  get repaEncoder(): Dinov2Target | null {
+    return this.#repa;
+  }
 
-  get numSlots(): number { return this.options.numSlots; }
+  get numSlots(): number {
+    return this.options.numSlots;
+  }
 
   /** Images in [0, 1] → diffusion data: scaled VAE latents, or pixels in [-1, 1] with vae 'none'. */
   vaeEncode(images: Tensor, o: { noise?: Tensor } = {}): Tensor {
@@ -204,7 +243,10 @@ export class Tokenizer extends Module {
 
   private genDiffusion(steps: string): GaussianDiffusion {
     let d = this.#genDiffusions.get(steps);
-    if (!d) { d = createDiffusion(steps, { predictXstart: this.options.predictXstart }); this.#genDiffusions.set(steps, d); }
+    if (!d) {
+      d = createDiffusion(steps, { predictXstart: this.options.predictXstart });
+      this.#genDiffusions.set(steps, d);
+    }
     return d;
   }
 
@@ -215,37 +257,41 @@ export class Tokenizer extends Module {
 
   /** sample() before the VAE decode: the conditional half's final latents (B, C, h, w). */
   sampleLatents(tokens: Tensor, o: SampleOptions = {}): Tensor {
-    return noGrad(() => scope(() => {
-      const B = tokens.shape[0];
-      const cfg = o.cfg ?? 1;
-      const gen = o.seed === undefined ? undefined : seededGenerator(tokens.device, o.seed) ?? undefined;
-      const shape = [B, this.latentChannels, this.latentSize, this.latentSize];
-      let z = o.noise ?? randn(shape, { generator: gen, device: tokens.device });
-      let slots = tokens;
-      let mask = o.dropMask ?? null;
-      let model: ModelFn;
-      if (cfg !== 1) {
-        z = cat([z, z], 0);
-        slots = cat([tokens, this.dit.null_cond.expand(B, -1, -1)], 0);
-        if (mask) mask = cat([mask, onesLike(mask)], 0);
-        model = (x, t) => this.dit.forwardWithCfg(x, t, slots, { dropMask: mask, cfgScale: cfg });
-      } else {
-        model = (x, t) => this.dit.forward(x, t, slots, { dropMask: mask });
-      }
-      const stepNoise = o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined);
-      const diffusion = this.genDiffusion(o.steps ?? this.options.numSamplingSteps);
-      // Pixels (vae 'none') are known to lie in [-1, 1]: clamp each step's x_0 there, as ADM's
-      // pixel-space models sample; latents (upstream) are not clamped.
-      const clipDenoised = o.clipDenoised ?? this.options.vae === 'none';
-      const loopOptions = {
-        noise: z, stepNoise, clipDenoised,
-        progress: o.progress ? (i: number, n: number, img: Tensor) => o.progress!(i + 1, n, img) : undefined,
-      };
-      const sampler = o.sampler ?? 'ddpm';
-      if (sampler !== 'ddpm' && sampler !== 'ddim') throw new Error(`Tokenizer.sample: unknown sampler '${String(sampler)}' (known: ddpm, ddim)`);
-      const samples = sampler === 'ddim' ? diffusion.ddimSampleLoop(model, z.shape, loopOptions) : diffusion.pSampleLoop(model, z.shape, loopOptions);
-      return cfg !== 1 ? samples.narrow(0, 0, B) : samples;
-    }));
+    return noGrad(() =>
+      scope(() => {
+        const B = tokens.shape[0];
+        const cfg = o.cfg ?? 1;
+        const gen = o.seed === undefined ? undefined : (seededGenerator(tokens.device, o.seed) ?? undefined);
+        const shape = [B, this.latentChannels, this.latentSize, this.latentSize];
+        let z = o.noise ?? randn(shape, { generator: gen, device: tokens.device });
+        let slots = tokens;
+        let mask = o.dropMask ?? null;
+        let model: ModelFn;
+        if (cfg !== 1) {
+          z = cat([z, z], 0);
+          slots = cat([tokens, this.dit.null_cond.expand(B, -1, -1)], 0);
+          if (mask) mask = cat([mask, onesLike(mask)], 0);
+          model = (x, t) => this.dit.forwardWithCfg(x, t, slots, { dropMask: mask, cfgScale: cfg });
+        } else {
+          model = (x, t) => this.dit.forward(x, t, slots, { dropMask: mask });
+        }
+        const stepNoise = o.stepNoise ?? (gen ? (_i: number, like: Tensor) => randn(like.shape, { generator: gen, device: like.device }) : undefined);
+        const diffusion = this.genDiffusion(o.steps ?? this.options.numSamplingSteps);
+        // Pixels (vae 'none') are known to lie in [-1, 1]: clamp each step's x_0 there, as ADM's
+        // pixel-space models sample; latents (upstream) are not clamped.
+        const clipDenoised = o.clipDenoised ?? this.options.vae === 'none';
+        const loopOptions = {
+          noise: z,
+          stepNoise,
+          clipDenoised,
+          progress: o.progress ? (i: number, n: number, img: Tensor) => o.progress!(i + 1, n, img) : undefined,
+        };
+        const sampler = o.sampler ?? 'ddpm';
+        if (sampler !== 'ddpm' && sampler !== 'ddim') throw new Error(`Tokenizer.sample: unknown sampler '${String(sampler)}' (known: ddpm, ddim)`);
+        const samples = sampler === 'ddim' ? diffusion.ddimSampleLoop(model, z.shape, loopOptions) : diffusion.pSampleLoop(model, z.shape, loopOptions);
+        return cfg !== 1 ? samples.narrow(0, 0, B) : samples;
+      }),
+    );
   }
 
   /** Tokens → images in [0, 1] from the first numTokens tokens (the rest take the null tokens). */
@@ -318,7 +364,8 @@ export class Tokenizer extends Module {
     const tok = new Tokenizer(opts);
     const vaePath = o.vae ?? vaeCheckpoint;
     if (tok.options.vae !== 'none') {
-      if (!vaePath) throw new Error(`config vae '${tok.options.vae}': give its weights (a diffusers folder or checkpoint file) as vae_checkpoint in the config or --vae`);
+      if (!vaePath)
+        throw new Error(`config vae '${tok.options.vae}': give its weights (a diffusers folder or checkpoint file) as vae_checkpoint in the config or --vae`);
       tok.setVae(loadFrozenVae(vaePath, { config: vaeConfig }));
     }
     const dinoPath = o.dinov2 ?? dinov2Checkpoint;
@@ -357,7 +404,10 @@ export class Tokenizer extends Module {
   override to(target: DType | DeviceLike | { dtype?: DType | string; device?: DeviceLike }): this {
     super.to(target);
     const device = typeof target === 'string' ? (/^(cpu|cuda|meta)/.test(target) ? target : undefined) : target.device;
-    if (device) { this.#vae?.to({ device }); this.#repa?.to(device); }
+    if (device) {
+      this.#vae?.to({ device });
+      this.#repa?.to(device);
+    }
     return this;
   }
 

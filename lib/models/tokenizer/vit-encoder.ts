@@ -75,7 +75,7 @@ export class VitBlock extends Module {
     this.attn = new Attention(dim, numHeads, { qkvBias: o.qkvBias });
     this.drop_path = new DropPath(o.dropPath);
     this.norm2 = new LayerNorm(dim, { eps: 1e-6 });
-    this.mlp = new Mlp(dim, Math.floor(dim * o.mlpRatio));   // exact GELU
+    this.mlp = new Mlp(dim, Math.floor(dim * o.mlpRatio)); // exact GELU
   }
 
   /** x: (B, T, D); attnMask: boolean (T, T), true = may attend, or null for full attention. */
@@ -95,7 +95,8 @@ export class VitBlock extends Module {
 export function slotCausalMask(numTokens: number, numSlots: number, device = 'cpu'): Tensor {
   return scope(() => {
     const idx = arange(numTokens, { device });
-    const row = idx.unsqueeze(1), col = idx.unsqueeze(0);
+    const row = idx.unsqueeze(1),
+      col = idx.unsqueeze(0);
     return col.lt(numTokens - numSlots).logicalOr(col.le(row));
   });
 }
@@ -136,13 +137,14 @@ export class VisionTransformer extends Module {
     this.embedDim = embedDim;
     this.numSlots = numSlots;
     this.numPatches = grid * grid;
-    this.patch_embed = new PatchEmbed(patchSize, o.inChans ?? 3, embedDim);   // PyTorch default conv init
+    this.patch_embed = new PatchEmbed(patchSize, o.inChans ?? 3, embedDim); // PyTorch default conv init
     this.cls_token = Parameter.empty([1, 1, embedDim]);
     this.pos_embed = Parameter.empty([1, 1 + this.numPatches + numSlots, embedDim]);
     this.slot_embed = Parameter.empty([1, numSlots, embedDim]);
     this.dpr = scope(() => linspace(0, o.dropPathRate ?? 0, depth, { dtype: 'float32' }).tolist() as number[]);
-    this.blocks = new ModuleList(this.dpr.map((dp) =>
-      new VitBlock(embedDim, numHeads, { mlpRatio: o.mlpRatio ?? 4, qkvBias: o.qkvBias ?? true, dropPath: dp })));
+    this.blocks = new ModuleList(
+      this.dpr.map((dp) => new VitBlock(embedDim, numHeads, { mlpRatio: o.mlpRatio ?? 4, qkvBias: o.qkvBias ?? true, dropPath: dp })),
+    );
     this.norm = new LayerNorm(embedDim, { eps: 1e-6 });
     this.initWeights();
   }
@@ -169,7 +171,9 @@ export class VisionTransformer extends Module {
   }
 
   /** Channel width of the output tokens (upstream num_features). */
-  get numFeatures(): number { return this.embedDim; }
+  get numFeatures(): number {
+    return this.embedDim;
+  }
 
   /**
    * pos_embed for an image of height h and width w: pos_embed itself at the native grid; otherwise
@@ -178,7 +182,8 @@ export class VisionTransformer extends Module {
    */
   interpolatePosEncoding(h: number, w: number): Tensor {
     const n = Math.round(Math.sqrt(this.numPatches));
-    const gh = Math.floor(h / this.patchSize), gw = Math.floor(w / this.patchSize);
+    const gh = Math.floor(h / this.patchSize),
+      gw = Math.floor(w / this.patchSize);
     if (gh === n && gw === n) return this.pos_embed;
     return scope(() => {
       const D = this.embedDim;

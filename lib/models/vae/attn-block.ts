@@ -33,7 +33,10 @@ export class AttnBlock extends Module {
       // Same order of operations as upstream: w[b,i,j] = softmax_j(q_i·k_j / √c), out[b,c,i] = Σ_j v[b,c,j] w[b,i,j].
       const q = this.q.forward(h).reshape(b, c, n).permute(0, 2, 1);
       const k = this.k.forward(h).reshape(b, c, n);
-      const w = q.bmm(k).mul(c ** -0.5).softmax(2);
+      const w = q
+        .bmm(k)
+        .mul(c ** -0.5)
+        .softmax(2);
       const v = this.v.forward(h).reshape(b, c, n);
       const out = v.bmm(w.permute(0, 2, 1)).reshape(b, c, hh, ww);
       return x.add(this.proj_out.forward(out));

@@ -29,7 +29,9 @@ export class AutoencoderKL extends Module {
   }
 
   /** Total down-sampling factor, 2^(levels-1) (16 for KL-16). */
-  get downsampleFactor(): number { return 2 ** (this.config.chMult.length - 1); }
+  get downsampleFactor(): number {
+    return 2 ** (this.config.chMult.length - 1);
+  }
 
   /** quant_conv(encoder(x)): the posterior's moments [mean; logvar], (B, 2·embedDim, h, w). x in [-1, 1]. */
   encodeMoments(x: Tensor): Tensor {

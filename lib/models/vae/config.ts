@@ -60,7 +60,8 @@ export function resolveVaeConfig(c: VaeConfig): Required<VaeConfig> {
     throw new RangeError(`VaeConfig.chMult must be a non-empty list of positive integers, got ${JSON.stringify(c.chMult)}`);
   }
   if (!(r.dropout >= 0 && r.dropout <= 1)) throw new RangeError(`VaeConfig.dropout must be in [0, 1], got ${r.dropout}`);
-  if (!(typeof r.scalingFactor === 'number' && r.scalingFactor > 0)) throw new RangeError(`VaeConfig.scalingFactor must be a positive number, got ${String(r.scalingFactor)}`);
+  if (!(typeof r.scalingFactor === 'number' && r.scalingFactor > 0))
+    throw new RangeError(`VaeConfig.scalingFactor must be a positive number, got ${String(r.scalingFactor)}`);
   return r;
 }
 
@@ -82,9 +83,18 @@ export function decoderAttnLevels(c: Required<VaeConfig>): boolean[] {
 }
 
 const JSON_KEYS: Record<string, keyof VaeConfig> = {
-  ch: 'ch', ch_mult: 'chMult', num_res_blocks: 'numResBlocks', embed_dim: 'embedDim', z_channels: 'zChannels',
-  in_channels: 'inChannels', out_ch: 'outCh', resolution: 'resolution', attn_resolutions: 'attnResolutions',
-  decoder_attn_resolutions: 'decoderAttnResolutions', dropout: 'dropout', scaling_factor: 'scalingFactor',
+  ch: 'ch',
+  ch_mult: 'chMult',
+  num_res_blocks: 'numResBlocks',
+  embed_dim: 'embedDim',
+  z_channels: 'zChannels',
+  in_channels: 'inChannels',
+  out_ch: 'outCh',
+  resolution: 'resolution',
+  attn_resolutions: 'attnResolutions',
+  decoder_attn_resolutions: 'decoderAttnResolutions',
+  dropout: 'dropout',
+  scaling_factor: 'scalingFactor',
 };
 
 /**
@@ -118,7 +128,9 @@ export function vaeConfigFromDiffusers(cfg: Record<string, any>): Required<VaeCo
   const ch = boc[0];
   const chMult = boc.map((c) => c / ch);
   if (!chMult.every((m) => Number.isInteger(m))) throw new Error(`diffusers VAE config: block_out_channels ${JSON.stringify(boc)} are not multiples of ${ch}`);
-  const need = (cond: boolean, what: string) => { if (!cond) throw new Error(`diffusers VAE config: ${what} is not supported by the LDM/MAR layout`); };
+  const need = (cond: boolean, what: string) => {
+    if (!cond) throw new Error(`diffusers VAE config: ${what} is not supported by the LDM/MAR layout`);
+  };
   need((cfg.norm_num_groups ?? 32) === 32, `norm_num_groups=${cfg.norm_num_groups}`);
   need((cfg.act_fn ?? 'silu') === 'silu', `act_fn=${cfg.act_fn}`);
   need(cfg.use_quant_conv !== false && cfg.use_post_quant_conv !== false, 'use_quant_conv/use_post_quant_conv=false');
@@ -142,9 +154,16 @@ export function vaeConfigFromDiffusers(cfg: Record<string, any>): Required<VaeCo
   const decRes = up.flatMap((t, j) => (t === 'AttnUpDecoderBlock2D' ? [lowest * 2 ** j] : []));
   const sf = cfg.scaling_factor;
   return resolveVaeConfig({
-    ch, chMult, numResBlocks: cfg.layers_per_block ?? 1, embedDim: cfg.latent_channels ?? 4,
-    inChannels: cfg.in_channels ?? 3, outCh: cfg.out_channels ?? 3, resolution,
-    attnResolutions: encRes, decoderAttnResolutions: decRes, dropout: 0,
+    ch,
+    chMult,
+    numResBlocks: cfg.layers_per_block ?? 1,
+    embedDim: cfg.latent_channels ?? 4,
+    inChannels: cfg.in_channels ?? 3,
+    outCh: cfg.out_channels ?? 3,
+    resolution,
+    attnResolutions: encRes,
+    decoderAttnResolutions: decRes,
+    dropout: 0,
     scalingFactor: typeof sf === 'number' ? sf : undefined,
   });
 }

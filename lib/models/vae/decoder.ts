@@ -61,7 +61,10 @@ export class Decoder extends Module {
   override forward(z: Tensor): Tensor {
     return scope(() => {
       let h = this.conv_in.forward(z);
-      const advance = (next: Tensor) => { h.dispose(); h = next; };
+      const advance = (next: Tensor) => {
+        h.dispose();
+        h = next;
+      };
       advance(this.mid.forward(h));
       for (let b = this.up.length - 1; b >= 0; b--) {
         const level = this.up.at(b);

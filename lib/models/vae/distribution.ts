@@ -2,7 +2,7 @@
 // [mean; logvar] on dim 1) split in two, logvar clamped to [-30, 20], std = exp(logvar / 2),
 // var = exp(logvar); sample() = mean + std · noise with noise ~ N(0, I) or given; mode() = mean.
 // Its tensors are owned by the scope that was current when it was made; dispose() frees them now.
-import { Tensor } from '../../core/tensor.js';
+import type { Tensor } from '../../core/tensor.js';
 import { scope } from '../../core/scope.js';
 import { randn, zerosLike } from '../../core/creation.js';
 import type { Generator } from '../../core/random.js';
@@ -57,7 +57,9 @@ export class DiagonalGaussianDistribution {
   }
 
   /** The mode (= mean; the same tensor, not a copy). */
-  mode(): Tensor { return this.mean; }
+  mode(): Tensor {
+    return this.mean;
+  }
 
   /** KL(self ‖ other), other = N(0, I) when omitted, summed over dims 1.. (0 when deterministic). */
   kl(other?: DiagonalGaussianDistribution): Tensor {
@@ -65,8 +67,7 @@ export class DiagonalGaussianDistribution {
       const dims = Array.from({ length: this.mean.ndim - 1 }, (_, i) => i + 1);
       if (this.deterministic) return zerosLike(this.mean).sum(dims);
       if (!other) return this.mean.pow(2).add(this.var).sub(1).sub(this.logvar).sum(dims).mul(0.5);
-      return this.mean.sub(other.mean).pow(2).div(other.var)
-        .add(this.var.div(other.var)).sub(1).sub(this.logvar).add(other.logvar).sum(dims).mul(0.5);
+      return this.mean.sub(other.mean).pow(2).div(other.var).add(this.var.div(other.var)).sub(1).sub(this.logvar).add(other.logvar).sum(dims).mul(0.5);
     });
   }
 
@@ -83,5 +84,7 @@ export class DiagonalGaussianDistribution {
   dispose(): void {
     for (const t of [this.parameters, this.mean, this.logvar, this.std, this.var]) t.dispose();
   }
-  [Symbol.dispose](): void { this.dispose(); }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

@@ -60,7 +60,10 @@ export class Encoder extends Module {
     return scope(() => {
       let h = this.conv_in.forward(x);
       // Each intermediate is freed as soon as the next exists (peak memory of one level, not all).
-      const advance = (next: Tensor) => { h.dispose(); h = next; };
+      const advance = (next: Tensor) => {
+        h.dispose();
+        h = next;
+      };
       for (const level of this.down) {
         level.block.map((block, j) => {
           advance(block.forward(h));

@@ -45,7 +45,9 @@ export class FrozenVAE extends Module {
   }
 
   /** The wrapped autoencoder. */
-  get model(): AutoencoderKL { return this.#vae; }
+  get model(): AutoencoderKL {
+    return this.#vae;
+  }
 
   /** Stays in eval mode whatever is asked (upstream re-applies vae.eval() in DiffuseSlot.train). */
   override train(_mode = true): this {

@@ -22,9 +22,16 @@ type Loc =
 // Attention parameter names: LDM ↔ diffusers (first segment of the leaf).
 const ATTN_TO_DIFFUSERS: Record<string, string> = { norm: 'group_norm', q: 'to_q', k: 'to_k', v: 'to_v', proj_out: 'to_out.0' };
 const ATTN_TO_LDM: [string, string][] = [
-  ['group_norm.', 'norm.'], ['to_q.', 'q.'], ['to_k.', 'k.'], ['to_v.', 'v.'], ['to_out.0.', 'proj_out.'],
+  ['group_norm.', 'norm.'],
+  ['to_q.', 'q.'],
+  ['to_k.', 'k.'],
+  ['to_v.', 'v.'],
+  ['to_out.0.', 'proj_out.'],
   // diffusers < 0.14 (AttentionBlock)
-  ['query.', 'q.'], ['key.', 'k.'], ['value.', 'v.'], ['proj_attn.', 'proj_out.'],
+  ['query.', 'q.'],
+  ['key.', 'k.'],
+  ['value.', 'v.'],
+  ['proj_attn.', 'proj_out.'],
 ];
 const PROJ_WEIGHTS = new Set(['q.weight', 'k.weight', 'v.weight', 'proj_out.weight']);
 
@@ -43,11 +50,14 @@ const resnetLeafToDiffusers = (leaf: string) => (leaf.startsWith('nin_shortcut.'
 
 function parseLdm(key: string): Loc {
   let m: RegExpExecArray | null;
-  if ((m = /^encoder\.down\.(\d+)\.(block|attn)\.(\d+)\.(.+)$/.exec(key))) return { part: m[2] as 'block' | 'attn', side: 'encoder', level: +m[1], index: +m[3], leaf: m[4] };
+  if ((m = /^encoder\.down\.(\d+)\.(block|attn)\.(\d+)\.(.+)$/.exec(key)))
+    return { part: m[2] as 'block' | 'attn', side: 'encoder', level: +m[1], index: +m[3], leaf: m[4] };
   if ((m = /^encoder\.down\.(\d+)\.downsample\.conv\.(.+)$/.exec(key))) return { part: 'resample', side: 'encoder', level: +m[1], leaf: m[2] };
-  if ((m = /^decoder\.up\.(\d+)\.(block|attn)\.(\d+)\.(.+)$/.exec(key))) return { part: m[2] as 'block' | 'attn', side: 'decoder', level: +m[1], index: +m[3], leaf: m[4] };
+  if ((m = /^decoder\.up\.(\d+)\.(block|attn)\.(\d+)\.(.+)$/.exec(key)))
+    return { part: m[2] as 'block' | 'attn', side: 'decoder', level: +m[1], index: +m[3], leaf: m[4] };
   if ((m = /^decoder\.up\.(\d+)\.upsample\.conv\.(.+)$/.exec(key))) return { part: 'resample', side: 'decoder', level: +m[1], leaf: m[2] };
-  if ((m = /^(encoder|decoder)\.mid\.(block_1|attn_1|block_2)\.(.+)$/.exec(key))) return { part: 'mid', side: m[1] as Side, sub: m[2] as 'block_1', leaf: m[3] };
+  if ((m = /^(encoder|decoder)\.mid\.(block_1|attn_1|block_2)\.(.+)$/.exec(key)))
+    return { part: 'mid', side: m[1] as Side, sub: m[2] as 'block_1', leaf: m[3] };
   if ((m = /^(encoder|decoder)\.norm_out\.(.+)$/.exec(key))) return { part: 'norm_out', side: m[1] as Side, leaf: m[2] };
   return { part: 'same', key };
 }
@@ -66,20 +76,29 @@ function parseDiffusers(key: string, L: number): Loc {
     return { part: attn ? 'attn' : 'block', side, level: lvl(side, +m[3]), index: +m[5], leaf: attn ? attnLeafToLdm(m[6]) : resnetLeafToLdm(m[6]) };
   }
   if ((m = /^encoder\.down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.+)$/.exec(key))) return { part: 'resample', side: 'encoder', level: +m[1], leaf: m[2] };
-  if ((m = /^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)$/.exec(key))) return { part: 'resample', side: 'decoder', level: lvl('decoder', +m[1]), leaf: m[2] };
-  if ((m = /^(encoder|decoder)\.mid_block\.resnets\.([01])\.(.+)$/.exec(key))) return { part: 'mid', side: m[1] as Side, sub: m[2] === '0' ? 'block_1' : 'block_2', leaf: resnetLeafToLdm(m[3]) };
-  if ((m = /^(encoder|decoder)\.mid_block\.attentions\.0\.(.+)$/.exec(key))) return { part: 'mid', side: m[1] as Side, sub: 'attn_1', leaf: attnLeafToLdm(m[2]) };
+  if ((m = /^decoder\.up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.+)$/.exec(key)))
+    return { part: 'resample', side: 'decoder', level: lvl('decoder', +m[1]), leaf: m[2] };
+  if ((m = /^(encoder|decoder)\.mid_block\.resnets\.([01])\.(.+)$/.exec(key)))
+    return { part: 'mid', side: m[1] as Side, sub: m[2] === '0' ? 'block_1' : 'block_2', leaf: resnetLeafToLdm(m[3]) };
+  if ((m = /^(encoder|decoder)\.mid_block\.attentions\.0\.(.+)$/.exec(key)))
+    return { part: 'mid', side: m[1] as Side, sub: 'attn_1', leaf: attnLeafToLdm(m[2]) };
   if ((m = /^(encoder|decoder)\.conv_norm_out\.(.+)$/.exec(key))) return { part: 'norm_out', side: m[1] as Side, leaf: m[2] };
   return { part: 'same', key };
 }
 
 function printLdm(loc: Loc): string {
   switch (loc.part) {
-    case 'block': case 'attn': return `${loc.side}.${loc.side === 'encoder' ? 'down' : 'up'}.${loc.level}.${loc.part}.${loc.index}.${loc.leaf}`;
-    case 'resample': return loc.side === 'encoder' ? `encoder.down.${loc.level}.downsample.conv.${loc.leaf}` : `decoder.up.${loc.level}.upsample.conv.${loc.leaf}`;
-    case 'mid': return `${loc.side}.mid.${loc.sub}.${loc.leaf}`;
-    case 'norm_out': return `${loc.side}.norm_out.${loc.leaf}`;
-    case 'same': return loc.key;
+    case 'block':
+    case 'attn':
+      return `${loc.side}.${loc.side === 'encoder' ? 'down' : 'up'}.${loc.level}.${loc.part}.${loc.index}.${loc.leaf}`;
+    case 'resample':
+      return loc.side === 'encoder' ? `encoder.down.${loc.level}.downsample.conv.${loc.leaf}` : `decoder.up.${loc.level}.upsample.conv.${loc.leaf}`;
+    case 'mid':
+      return `${loc.side}.mid.${loc.sub}.${loc.leaf}`;
+    case 'norm_out':
+      return `${loc.side}.norm_out.${loc.leaf}`;
+    case 'same':
+      return loc.key;
   }
 }
 
@@ -90,19 +109,24 @@ function printDiffusers(loc: Loc, L: number): string {
     return L - 1 - level;
   };
   switch (loc.part) {
-    case 'block': case 'attn': {
+    case 'block':
+    case 'attn': {
       const blocks = loc.side === 'encoder' ? 'down_blocks' : 'up_blocks';
       const leaf = loc.part === 'attn' ? `attentions.${loc.index}.${attnLeafToDiffusers(loc.leaf)}` : `resnets.${loc.index}.${resnetLeafToDiffusers(loc.leaf)}`;
       return `${loc.side}.${blocks}.${idx(loc.side, loc.level)}.${leaf}`;
     }
-    case 'resample': return loc.side === 'encoder'
-      ? `encoder.down_blocks.${loc.level}.downsamplers.0.conv.${loc.leaf}`
-      : `decoder.up_blocks.${idx('decoder', loc.level)}.upsamplers.0.conv.${loc.leaf}`;
-    case 'mid': return loc.sub === 'attn_1'
-      ? `${loc.side}.mid_block.attentions.0.${attnLeafToDiffusers(loc.leaf)}`
-      : `${loc.side}.mid_block.resnets.${loc.sub === 'block_1' ? 0 : 1}.${resnetLeafToDiffusers(loc.leaf)}`;
-    case 'norm_out': return `${loc.side}.conv_norm_out.${loc.leaf}`;
-    case 'same': return loc.key;
+    case 'resample':
+      return loc.side === 'encoder'
+        ? `encoder.down_blocks.${loc.level}.downsamplers.0.conv.${loc.leaf}`
+        : `decoder.up_blocks.${idx('decoder', loc.level)}.upsamplers.0.conv.${loc.leaf}`;
+    case 'mid':
+      return loc.sub === 'attn_1'
+        ? `${loc.side}.mid_block.attentions.0.${attnLeafToDiffusers(loc.leaf)}`
+        : `${loc.side}.mid_block.resnets.${loc.sub === 'block_1' ? 0 : 1}.${resnetLeafToDiffusers(loc.leaf)}`;
+    case 'norm_out':
+      return `${loc.side}.conv_norm_out.${loc.leaf}`;
+    case 'same':
+      return loc.key;
   }
 }
 
@@ -114,7 +138,10 @@ const LDM_MARK = /^(encoder\.down\.\d+\.|decoder\.up\.\d+\.|(encoder|decoder)\.m
 
 /** The layout of a VAE state dict, from its keys; mixed or unrecognisable key sets are an error. */
 export function detectVaeLayout(keys: Iterable<string>): VaeKeyLayout {
-  let d: string | undefined, l: string | undefined, n = 0, first: string | undefined;
+  let d: string | undefined,
+    l: string | undefined,
+    n = 0,
+    first: string | undefined;
   for (const k of keys) {
     n++;
     first ??= k;
@@ -124,8 +151,10 @@ export function detectVaeLayout(keys: Iterable<string>): VaeKeyLayout {
   if (d && l) throw new Error(`VAE state dict mixes layouts: "${l}" is LDM/MAR, "${d}" is diffusers`);
   if (d) return 'diffusers';
   if (l) return 'ldm';
-  throw new Error(`not a VAE state dict: none of its ${n} keys (first: ${JSON.stringify(first)}) looks like ` +
-    `encoder.down.{i}... / decoder.up.{b}... (LDM) or encoder.down_blocks.{i}... (diffusers); strip any prefix such as "vae." first`);
+  throw new Error(
+    `not a VAE state dict: none of its ${n} keys (first: ${JSON.stringify(first)}) looks like ` +
+      `encoder.down.{i}... / decoder.up.{b}... (LDM) or encoder.down_blocks.{i}... (diffusers); strip any prefix such as "vae." first`,
+  );
 }
 
 /** Number of resolution levels a state dict describes (1 + the highest down/up index), in either layout. */

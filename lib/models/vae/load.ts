@@ -27,11 +27,19 @@ export interface LoadVaeOptions {
 const TRAINING_ONLY = ['loss.'];
 
 /** Loads a VAE state dict of either layout into vae; returns the load result and the layout found. */
-export function loadVaeStateDict(vae: AutoencoderKL, sd: Map<string, Tensor> | Record<string, Tensor>, o: LoadVaeOptions = {}): LoadStateDictResult & { layout: VaeKeyLayout } {
-  return scope(() => loadConverted(vae, sd, o));   // frees the reshaped views made by the conversion
+export function loadVaeStateDict(
+  vae: AutoencoderKL,
+  sd: Map<string, Tensor> | Record<string, Tensor>,
+  o: LoadVaeOptions = {},
+): LoadStateDictResult & { layout: VaeKeyLayout } {
+  return scope(() => loadConverted(vae, sd, o)); // frees the reshaped views made by the conversion
 }
 
-function loadConverted(vae: AutoencoderKL, sd: Map<string, Tensor> | Record<string, Tensor>, o: LoadVaeOptions): LoadStateDictResult & { layout: VaeKeyLayout } {
+function loadConverted(
+  vae: AutoencoderKL,
+  sd: Map<string, Tensor> | Record<string, Tensor>,
+  o: LoadVaeOptions,
+): LoadStateDictResult & { layout: VaeKeyLayout } {
   const entries = (sd instanceof Map ? [...sd] : Object.entries(sd)).filter(([k]) => !TRAINING_ONLY.some((p) => k.startsWith(p)));
   const layout = o.layout && o.layout !== 'auto' ? o.layout : detectVaeLayout(entries.map((e) => e[0]));
   const L = vae.config.chMult.length;
@@ -64,7 +72,11 @@ export function vaeStateDictOf(obj: unknown, what = 'checkpoint'): Map<string, T
 }
 
 /** Loads a checkpoint file (torch zip or safetensors, either layout) into vae. */
-export function loadVaeCheckpoint(vae: AutoencoderKL, path: string, o: LoadVaeOptions & { device?: string } = {}): LoadStateDictResult & { layout: VaeKeyLayout } {
+export function loadVaeCheckpoint(
+  vae: AutoencoderKL,
+  path: string,
+  o: LoadVaeOptions & { device?: string } = {},
+): LoadStateDictResult & { layout: VaeKeyLayout } {
   // The file's tensors are created in this scope and freed once copied into the parameters.
   return scope(() => loadVaeStateDict(vae, vaeStateDictOf(loadCheckpoint(path, { device: o.device }), path), o));
 }
@@ -74,17 +86,16 @@ export function loadVaeCheckpoint(vae: AutoencoderKL, path: string, o: LoadVaeOp
  * AutoencoderKL with its weights; config.scalingFactor is the folder's scaling_factor.
  */
 export function loadDiffusersVae(dir: string, o: LoadVaeOptions & { device?: string; config?: Partial<VaeConfig> } = {}): AutoencoderKL {
-  return scope(() => {   // parameters are kept; the file's tensors are freed on exit
+  return scope(() => {
+    // parameters are kept; the file's tensors are freed on exit
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const vae = new AutoencoderKL({ ...vaeConfigFromDiffusers(cfg), ...o.config });
     const st = join(dir, 'diffusion_pytorch_model.safetensors');
     const bin = join(dir, 'diffusion_pytorch_model.bin');
-    const weights = existsSync(st) ? safetensors.loadFile(st)
-      : existsSync(bin) ? vaeStateDictOf(loadCheckpoint(bin), bin)
-      : null;
+    const weights = existsSync(st) ? safetensors.loadFile(st) : existsSync(bin) ? vaeStateDictOf(loadCheckpoint(bin), bin) : null;
     if (!weights) throw new Error(`${dir}: no diffusion_pytorch_model.safetensors or .bin`);
     loadVaeStateDict(vae, weights, o);
-    if (o.device) vae.to({ device: o.device });   // loaded on the CPU, then moved
+    if (o.device) vae.to({ device: o.device }); // loaded on the CPU, then moved
     return vae;
   });
 }

@@ -8,10 +8,16 @@ export class GELU extends Module {
     super();
     if (approximate !== 'none' && approximate !== 'tanh') throw new TypeError(`GELU: approximate must be 'none' or 'tanh', got '${approximate}'`);
   }
-  override forward(x: Tensor): Tensor { return gelu(x, this.approximate); }
-  override extraRepr(): string { return `approximate='${this.approximate}'`; }
+  override forward(x: Tensor): Tensor {
+    return gelu(x, this.approximate);
+  }
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
 }
 
 export class SiLU extends Module {
-  override forward(x: Tensor): Tensor { return silu(x); }
+  override forward(x: Tensor): Tensor {
+    return silu(x);
+  }
 }

@@ -12,7 +12,11 @@ const pair = (x: Pair): [number, number] => (typeof x === 'number' ? [x, x] : x)
 const reprPair = (p: [number, number]) => `(${p[0]}, ${p[1]})`;
 
 export interface Conv2dOptions extends FactoryOptions {
-  stride?: Pair; padding?: Pair | 'same' | 'valid'; dilation?: Pair; groups?: number; bias?: boolean;
+  stride?: Pair;
+  padding?: Pair | 'same' | 'valid';
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
 }
 
 /** kaiming_uniform(a=√5) on the weight, bias uniform(±1/√fan_in), as PyTorch's _ConvNd. */
@@ -59,7 +63,9 @@ export class Conv2d extends Module {
     this.resetParameters();
   }
 
-  resetParameters(): void { resetConv(this.weight, this.bias); }
+  resetParameters(): void {
+    resetConv(this.weight, this.bias);
+  }
 
   override forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
@@ -77,7 +83,12 @@ export class Conv2d extends Module {
 }
 
 export interface ConvTranspose2dOptions extends FactoryOptions {
-  stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number; bias?: boolean;
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
 }
 
 /** Transposed convolution; its weight is (in, out/groups, kH, kW), as PyTorch's. */
@@ -109,11 +120,17 @@ export class ConvTranspose2d extends Module {
     this.resetParameters();
   }
 
-  resetParameters(): void { resetConv(this.weight, this.bias); }
+  resetParameters(): void {
+    resetConv(this.weight, this.bias);
+  }
 
   override forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.outputPadding,
+      groups: this.groups,
+      dilation: this.dilation,
     });
   }
 

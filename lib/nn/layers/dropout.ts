@@ -12,8 +12,12 @@ export class Dropout extends Module {
     super();
     if (p < 0 || p > 1) throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
   }
-  override forward(x: Tensor): Tensor { return dropout(x, this.p, this.training); }
-  override extraRepr(): string { return `p=${this.p}, inplace=False`; }
+  override forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+  override extraRepr(): string {
+    return `p=${this.p}, inplace=False`;
+  }
 }
 
 /**
@@ -32,7 +36,16 @@ export function dropPath(x: Tensor, dropProb = 0, training = false, scaleByKeep 
 }
 
 export class DropPath extends Module {
-  constructor(readonly dropProb = 0, readonly scaleByKeep = true) { super(); }
-  override forward(x: Tensor): Tensor { return dropPath(x, this.dropProb, this.training, this.scaleByKeep); }
-  override extraRepr(): string { return `drop_prob=${Math.round(this.dropProb * 1000) / 1000}`; }
+  constructor(
+    readonly dropProb = 0,
+    readonly scaleByKeep = true,
+  ) {
+    super();
+  }
+  override forward(x: Tensor): Tensor {
+    return dropPath(x, this.dropProb, this.training, this.scaleByKeep);
+  }
+  override extraRepr(): string {
+    return `drop_prob=${Math.round(this.dropProb * 1000) / 1000}`;
+  }
 }

@@ -8,7 +8,9 @@ import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
 import type { FactoryOptions } from './options.js';
 
-export interface EmbeddingOptions extends FactoryOptions { paddingIdx?: number | null }
+export interface EmbeddingOptions extends FactoryOptions {
+  paddingIdx?: number | null;
+}
 
 export class Embedding extends Module {
   readonly numEmbeddings: number;
@@ -38,7 +40,9 @@ export class Embedding extends Module {
     });
   }
 
-  override forward(indices: Tensor): Tensor { return embedding(indices, this.weight, this.paddingIdx); }
+  override forward(indices: Tensor): Tensor {
+    return embedding(indices, this.weight, this.paddingIdx);
+  }
   override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
   }

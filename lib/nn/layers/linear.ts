@@ -34,11 +34,17 @@ export class Linear extends Module {
     });
   }
 
-  override forward(x: Tensor): Tensor { return linear(x, this.weight, this.bias); }
-  override extraRepr(): string { return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`; }
+  override forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`;
+  }
 }
 
 /** Returns its input unchanged (a placeholder where a layer is optional). */
 export class Identity extends Module {
-  override forward<T>(x: T): T { return x; }
+  override forward<T>(x: T): T {
+    return x;
+  }
 }

@@ -18,7 +18,11 @@ const pyFloat = (x: number) => {
   return String(x);
 };
 
-export interface LayerNormOptions extends FactoryOptions { eps?: number; elementwiseAffine?: boolean; bias?: boolean }
+export interface LayerNormOptions extends FactoryOptions {
+  eps?: number;
+  elementwiseAffine?: boolean;
+  bias?: boolean;
+}
 
 /** Normalises over the last dims; DiT's blocks use elementwiseAffine: false. */
 export class LayerNorm extends Module {
@@ -45,13 +49,18 @@ export class LayerNorm extends Module {
     });
   }
 
-  override forward(x: Tensor): Tensor { return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps); }
+  override forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
   override extraRepr(): string {
     return `${reprShape(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${this.elementwiseAffine ? 'True' : 'False'}`;
   }
 }
 
-export interface GroupNormOptions extends FactoryOptions { eps?: number; affine?: boolean }
+export interface GroupNormOptions extends FactoryOptions {
+  eps?: number;
+  affine?: boolean;
+}
 
 /** Normalises (N, C, ...) over groups of channels, with a per-channel affine. */
 export class GroupNorm extends Module {
@@ -81,11 +90,18 @@ export class GroupNorm extends Module {
     });
   }
 
-  override forward(x: Tensor): Tensor { return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps); }
-  override extraRepr(): string { return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${this.affine ? 'True' : 'False'}`; }
+  override forward(x: Tensor): Tensor {
+    return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${this.affine ? 'True' : 'False'}`;
+  }
 }
 
-export interface RMSNormOptions extends FactoryOptions { eps?: number | null; elementwiseAffine?: boolean }
+export interface RMSNormOptions extends FactoryOptions {
+  eps?: number | null;
+  elementwiseAffine?: boolean;
+}
 
 /** x / √(mean(x²) + eps) · weight over the last dims; eps defaults to the dtype's epsilon, as PyTorch. */
 export class RMSNorm extends Module {
@@ -103,9 +119,15 @@ export class RMSNorm extends Module {
     this.resetParameters();
   }
 
-  resetParameters(): void { scope(() => { if (this.weight) init.ones_(this.weight); }); }
+  resetParameters(): void {
+    scope(() => {
+      if (this.weight) init.ones_(this.weight);
+    });
+  }
 
-  override forward(x: Tensor): Tensor { return rmsNorm(x, this.normalizedShape, this.weight, this.eps); }
+  override forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
   override extraRepr(): string {
     return `${reprShape(this.normalizedShape)}, eps=${this.eps === null ? 'None' : pyFloat(this.eps)}, elementwise_affine=${this.elementwiseAffine ? 'True' : 'False'}`;
   }
@@ -176,7 +198,9 @@ export class BatchNorm2d extends Module {
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, `
-      + `affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
+    return (
+      `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, ` +
+      `affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`
+    );
   }
 }

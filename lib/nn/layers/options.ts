@@ -1,4 +1,7 @@
 // Options shared by the layers' constructors: where and in which dtype their parameters live.
 import type { DType, DeviceLike } from '../../core/dtype.js';
 
-export interface FactoryOptions { dtype?: DType | string; device?: DeviceLike }
+export interface FactoryOptions {
+  dtype?: DType | string;
+  device?: DeviceLike;
+}

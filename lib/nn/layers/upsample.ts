@@ -9,7 +9,12 @@ export class Upsample extends Module {
   readonly mode: NonNullable<InterpolateOptions['mode']>;
   readonly alignCorners?: boolean;
 
-  constructor(o: { size?: InterpolateOptions['size']; scaleFactor?: InterpolateOptions['scaleFactor']; mode?: InterpolateOptions['mode']; alignCorners?: boolean }) {
+  constructor(o: {
+    size?: InterpolateOptions['size'];
+    scaleFactor?: InterpolateOptions['scaleFactor'];
+    mode?: InterpolateOptions['mode'];
+    alignCorners?: boolean;
+  }) {
     super();
     this.size = o.size;
     this.scaleFactor = o.scaleFactor;

@@ -19,11 +19,11 @@ export function crc32c(data: Uint8Array, crc = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
   let c = ~crc >>> 0;
   let i = 0;
-  const n = data.length, end8 = n - (n % 8);
+  const n = data.length,
+    end8 = n - (n % 8);
   for (; i < end8; i += 8) {
     const lo = (c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24))) >>> 0;
-    c = t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24]
-      ^ t3[data[i + 4]] ^ t2[data[i + 5]] ^ t1[data[i + 6]] ^ t0[data[i + 7]];
+    c = t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24] ^ t3[data[i + 4]] ^ t2[data[i + 5]] ^ t1[data[i + 6]] ^ t0[data[i + 7]];
   }
   for (; i < n; i++) c = t0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
@@ -35,4 +35,6 @@ export function maskCrc(crc: number): number {
 }
 
 /** The masked CRC32C of `data`, as TFRecord stores it. */
-export function maskedCrc32c(data: Uint8Array): number { return maskCrc(crc32c(data)); }
+export function maskedCrc32c(data: Uint8Array): number {
+  return maskCrc(crc32c(data));
+}

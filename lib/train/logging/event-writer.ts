@@ -29,7 +29,9 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => { for (const w of openWriters) w.flushQuietly(); });
+  process.on('exit', () => {
+    for (const w of openWriters) w.flushQuietly();
+  });
 }
 
 function checkStep(step: Step): void {
@@ -59,10 +61,15 @@ export class EventWriter {
     const secs = String(Math.floor(Date.now() / 1000)).padStart(10, '0');
     const base = `events.out.tfevents.${secs}.${hostname()}${opts.filenameSuffix ?? ''}`;
     // exclusive create: a restart within the same second on the same host gets base.1, base.2, ...
-    let fd: number | null = null, path = '';
+    let fd: number | null = null,
+      path = '';
     for (let i = 0; fd === null; i++) {
       path = join(logDir, i === 0 ? base : `${base}.${i}`);
-      try { fd = openSync(path, 'wx'); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || i > 1000) throw e; }
+      try {
+        fd = openSync(path, 'wx');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || i > 1000) throw e;
+      }
     }
     this.fd = fd;
     this.path = path;
@@ -82,7 +89,9 @@ export class EventWriter {
     installExitHook();
   }
 
-  get closed(): boolean { return this.fd === null; }
+  get closed(): boolean {
+    return this.fd === null;
+  }
 
   /** Queues one Event (the low-level entry point; the add* methods call it). */
   write(e: EventFields): void {
@@ -104,8 +113,8 @@ export class EventWriter {
   addScalars(values: Record<string, number>, step: Step, wallTime?: number): void;
   addScalars(mainTag: string, values: Record<string, number>, step: Step, wallTime?: number): void;
   addScalars(a: string | Record<string, number>, b: Record<string, number> | Step, c?: Step | number, d?: number): void {
-    const [prefix, values, step, wallTime] = typeof a === 'string'
-      ? [`${a}/`, b as Record<string, number>, c as Step, d] : ['', a, b as Step, c as number | undefined];
+    const [prefix, values, step, wallTime] =
+      typeof a === 'string' ? [`${a}/`, b as Record<string, number>, c as Step, d] : ['', a, b as Step, c as number | undefined];
     checkStep(step);
     const summary: SummaryValue[] = [];
     for (const [k, v] of Object.entries(values)) {
@@ -133,7 +142,9 @@ export class EventWriter {
     this.pending.add(p);
     try {
       this.addImagePng(tag, await p, step, wallTime);
-    } finally { this.pending.delete(p); }
+    } finally {
+      this.pending.delete(p);
+    }
   }
 
   /** Writes the queued records to the file now. */
@@ -141,13 +152,18 @@ export class EventWriter {
     if (this.fd === null || this.queue.length === 0) return;
     const buf = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue);
     this.queue = [];
-    for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
   }
 
   /** flush() that reports a failure (once) on stderr instead of throwing: for timers and exit. */
   flushQuietly(): void {
-    try { this.flush(); } catch (e) {
-      if (!this.warned) { this.warned = true; process.stderr.write(`EventWriter: cannot write ${this.path}: ${(e as Error).message}\n`); }
+    try {
+      this.flush();
+    } catch (e) {
+      if (!this.warned) {
+        this.warned = true;
+        process.stderr.write(`EventWriter: cannot write ${this.path}: ${(e as Error).message}\n`);
+      }
     }
   }
 

@@ -5,7 +5,12 @@ import { ProtoWriter } from './protobuf.js';
 export const FILE_VERSION = 'brain.Event:2';
 
 /** Summary.Image: an encoded (PNG) image. colorspace: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. */
-export interface SummaryImage { height: number; width: number; colorspace: number; encoded: Uint8Array }
+export interface SummaryImage {
+  height: number;
+  width: number;
+  colorspace: number;
+  encoded: Uint8Array;
+}
 
 /** One Summary.Value: a tag with either a float (simple_value) or an image. */
 export type SummaryValue = { tag: string; simpleValue: number } | { tag: string; image: SummaryImage };

@@ -42,7 +42,10 @@ export class JsonlLogger {
 
   /** Writes `{step, epoch?, time, ...values}` (time: unix seconds). */
   log(step: number, values: Record<string, number | string | boolean | null>, epoch?: number): void {
-    if (this.fd === null) { if (this.active) throw new Error(`JsonlLogger(${this.path}) is closed`); return; }
+    if (this.fd === null) {
+      if (this.active) throw new Error(`JsonlLogger(${this.path}) is closed`);
+      return;
+    }
     const rec: Record<string, unknown> = { step };
     if (epoch !== undefined) rec.epoch = epoch;
     rec.time = Date.now() / 1000;
@@ -52,19 +55,27 @@ export class JsonlLogger {
 
   /** Writes any JSON-serialisable object as one line. */
   write(obj: object): void {
-    if (this.fd === null) { if (this.active) throw new Error(`JsonlLogger(${this.path}) is closed`); return; }
+    if (this.fd === null) {
+      if (this.active) throw new Error(`JsonlLogger(${this.path}) is closed`);
+      return;
+    }
     this.writeLine(JSON.stringify(obj, replacer));
   }
 
   private writeLine(line: string): void {
     const buf = Buffer.from(line + '\n', 'utf8');
-    for (let off = 0; off < buf.length;) off += writeSync(this.fd!, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length; ) off += writeSync(this.fd!, buf, off, buf.length - off);
     if (this.fsync) fsyncSync(this.fd!);
   }
 
   close(): void {
     if (this.fd === null) return;
-    try { fsyncSync(this.fd); } finally { closeSync(this.fd); this.fd = null; }
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+      this.fd = null;
+    }
   }
 }
 
@@ -73,7 +84,11 @@ export function readJsonl(path: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const l of readFileSync(path, 'utf8').split('\n')) {
     if (!l.trim()) continue;
-    try { out.push(JSON.parse(l)); } catch { /* torn line */ }
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      /* torn line */
+    }
   }
   return out;
 }

@@ -42,38 +42,57 @@ export class SmoothedValue {
 
   update(value: number, n = 1): void {
     if (this.buf.length < this.windowSize) this.buf.push(value);
-    else { this.buf[this.head] = value; this.head = (this.head + 1) % this.windowSize; }
+    else {
+      this.buf[this.head] = value;
+      this.head = (this.head + 1) % this.windowSize;
+    }
     this.count += n;
     this.total += value * n;
   }
 
   /** The window's values, oldest first. */
-  get window(): number[] { return [...this.buf.slice(this.head), ...this.buf.slice(0, this.head)]; }
+  get window(): number[] {
+    return [...this.buf.slice(this.head), ...this.buf.slice(0, this.head)];
+  }
   /** Window median; the lower middle value for an even count, as torch.median. NaN when empty. */
   get median(): number {
     if (!this.buf.length) return NaN;
     const s = [...this.buf].sort((a, b) => a - b);
     return s[(s.length - 1) >> 1];
   }
-  get avg(): number { return this.buf.length ? this.buf.reduce((a, b) => a + b, 0) / this.buf.length : NaN; }
-  get globalAvg(): number { return this.count ? this.total / this.count : NaN; }
-  get max(): number { return this.buf.length ? Math.max(...this.buf) : NaN; }
+  get avg(): number {
+    return this.buf.length ? this.buf.reduce((a, b) => a + b, 0) / this.buf.length : NaN;
+  }
+  get globalAvg(): number {
+    return this.count ? this.total / this.count : NaN;
+  }
+  get max(): number {
+    return this.buf.length ? Math.max(...this.buf) : NaN;
+  }
   /** The last value (NaN when empty). */
-  get value(): number { return this.buf.length ? this.buf[(this.head + this.buf.length - 1) % this.buf.length] : NaN; }
+  get value(): number {
+    return this.buf.length ? this.buf[(this.head + this.buf.length - 1) % this.buf.length] : NaN;
+  }
 
   stat(name: Stat): number {
     switch (name) {
-      case 'median': return this.median;
-      case 'avg': return this.avg;
-      case 'global_avg': return this.globalAvg;
-      case 'max': return this.max;
-      case 'value': return this.value;
+      case 'median':
+        return this.median;
+      case 'avg':
+        return this.avg;
+      case 'global_avg':
+        return this.globalAvg;
+      case 'max':
+        return this.max;
+      case 'value':
+        return this.value;
     }
   }
 
   toString(): string {
     return this.fmt.replace(/\{(\w+)(?::([^}]*))?\}/g, (all, name: string, spec?: string) =>
-      (STATS as readonly string[]).includes(name) ? formatNumber(this.stat(name as Stat), spec ?? '') : all);
+      (STATS as readonly string[]).includes(name) ? formatNumber(this.stat(name as Stat), spec ?? '') : all,
+    );
   }
 }
 
@@ -106,12 +125,22 @@ export class MetricLogger {
   }
 
   /** Registers a meter with its own window or format (e.g. lr: new SmoothedValue(1, '{value:.6f}')). */
-  addMeter(name: string, meter: SmoothedValue): void { this.meters.set(name, meter); }
-  get(name: string): SmoothedValue | undefined { return this.meters.get(name); }
+  addMeter(name: string, meter: SmoothedValue): void {
+    this.meters.set(name, meter);
+  }
+  get(name: string): SmoothedValue | undefined {
+    return this.meters.get(name);
+  }
   /** Global averages of every meter (what MAE returns at the end of an epoch). */
-  globalAvgs(): Record<string, number> { return Object.fromEntries([...this.meters].map(([k, m]) => [k, m.globalAvg])); }
+  globalAvgs(): Record<string, number> {
+    return Object.fromEntries([...this.meters].map(([k, m]) => [k, m.globalAvg]));
+  }
   /** Forgets everything (e.g. at an epoch boundary). */
-  reset(): void { this.meters.clear(); }
+  reset(): void {
+    this.meters.clear();
+  }
 
-  toString(): string { return [...this.meters].map(([k, m]) => `${k}: ${m}`).join(this.delimiter); }
+  toString(): string {
+    return [...this.meters].map(([k, m]) => `${k}: ${m}`).join(this.delimiter);
+  }
 }

@@ -5,7 +5,12 @@ import { scope } from '../../core/scope.js';
 import { noGrad } from '../../core/modes.js';
 import { aten } from '../../core/aten.js';
 
-export interface EncodedPng { png: Buffer; height: number; width: number; channels: 1 | 3 | 4 }
+export interface EncodedPng {
+  png: Buffer;
+  height: number;
+  width: number;
+  channels: 1 | 3 | 4;
+}
 
 /**
  * Encodes a (C, H, W) image (C = 1, 3 or 4; or (H, W) greyscale) as PNG. Float images are taken to be
@@ -18,16 +23,20 @@ export async function encodePng(img: Tensor): Promise<EncodedPng> {
   const [c, h, w] = shape.length === 2 ? [1, shape[0], shape[1]] : shape;
   if (c !== 1 && c !== 3 && c !== 4) throw new TypeError(`addImage: expected 1, 3 or 4 channels, got ${c} (shape [${shape}])`);
   if (h === 0 || w === 0) throw new TypeError(`addImage: empty image (shape [${shape}])`);
-  const hwc = noGrad(() => scope(() => {
-    let x = img.detach().to('cpu');
-    if (shape.length === 2) x = x.unsqueeze(0);
-    if (x.dtype !== 'uint8') {
-      x = aten.nan_to_num(x.to('float32'), 0).mul(255).add(0.5).clamp(0, 255).floor().to('uint8');
-    }
-    return x.permute(1, 2, 0).contiguous();
-  }));
+  const hwc = noGrad(() =>
+    scope(() => {
+      let x = img.detach().to('cpu');
+      if (shape.length === 2) x = x.unsqueeze(0);
+      if (x.dtype !== 'uint8') {
+        x = aten.nan_to_num(x.to('float32'), 0).mul(255).add(0.5).clamp(0, 255).floor().to('uint8');
+      }
+      return x.permute(1, 2, 0).contiguous();
+    }),
+  );
   const data = Buffer.from((hwc.toTypedArray() as Uint8Array).buffer);
   hwc.dispose();
-  const png = await sharp(data, { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } }).png().toBuffer();
+  const png = await sharp(data, { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } })
+    .png()
+    .toBuffer();
   return { png, height: h, width: w, channels: c as 1 | 3 | 4 };
 }

@@ -5,9 +5,12 @@ import { formatNumber, type MetricLogger } from './metric-logger.js';
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--:--';
   let s = Math.round(seconds);
-  const d = Math.floor(s / 86400); s -= d * 86400;
-  const h = Math.floor(s / 3600); s -= h * 3600;
-  const m = Math.floor(s / 60); s -= m * 60;
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
   const p2 = (x: number) => String(x).padStart(2, '0');
   return d > 0 ? `${d}d ${p2(h)}:${p2(m)}:${p2(s)}` : `${h}:${p2(m)}:${p2(s)}`;
 }

@@ -40,12 +40,18 @@ export interface RunLoggerOptions {
 export type LogValue = number | { item(): number };
 
 /** Scalars per step: the loss terms plus `lr` and `epoch`, which are treated apart (not smoothed). */
-export interface StepScalars { [name: string]: LogValue | undefined; lr?: LogValue; epoch?: LogValue }
+export interface StepScalars {
+  [name: string]: LogValue | undefined;
+  lr?: LogValue;
+  epoch?: LogValue;
+}
 
 const num = (v: LogValue): number => (typeof v === 'number' ? v : v.item());
 
 /** Turns a tag into a file-name part: 'val/recon cfg=3' → 'val_recon_cfg_3'. */
-function fileTag(tag: string): string { return tag.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'image'; }
+function fileTag(tag: string): string {
+  return tag.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'image';
+}
 
 export class RunLogger {
   /** True on rank 0 (the only rank that writes). */
@@ -126,6 +132,10 @@ export class RunLogger {
     if (!this.active || this.closed) return;
     this.closed = true;
     this.progress?.close();
-    try { await this.tb?.close(); } finally { this.jsonl?.close(); }
+    try {
+      await this.tb?.close();
+    } finally {
+      this.jsonl?.close();
+    }
   }
 }
