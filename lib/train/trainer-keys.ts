@@ -148,5 +148,3 @@ export type ScheduleParams = ParamsOf<ReturnType<typeof scheduleKeys>>;
 export type LoopParams = ParamsOf<ReturnType<typeof loopKeys>>;
 export type DdpParams = ParamsOf<typeof DDP_KEYS>;
 export type DeviceParams = ParamsOf<typeof DEVICE_KEYS>;
-/** What both trainers' checked params have. */
-export type CommonTrainerParams = ScheduleParams & LoopParams & DdpParams & DeviceParams;
